@@ -1,0 +1,5 @@
+//! twitchscope: measures facial twitching from video.
+//!
+//! Stages: source → face → regions → motion → spectral → events → session/report.
+
+pub mod frame;
