@@ -3,3 +3,4 @@
 //! Stages: source → face → regions → motion → spectral → events → session/report.
 
 pub mod frame;
+pub mod synth;
