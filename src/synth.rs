@@ -1340,26 +1340,63 @@ fn load_photo(path: Option<&Path>) -> Result<image::RgbImage> {
 /// The embedded public-domain NASA astronaut portrait (see samples/README.md).
 const ASTRONAUT_PNG: &[u8] = include_bytes!("../samples/astronaut.png");
 
-/// Locates the face on the photo: explicit geometry, else the hand-measured
-/// geometry when the photo is the embedded portrait.
-fn locate_face(spec: &SynthSpec) -> Result<FaceGeometry> {
+/// Locates the face on the photo: explicit geometry if given, else the
+/// FaceMesh tracker ([`FaceGeometry::locate`]); for the embedded portrait the
+/// hand-measured geometry is the fallback when the tracker fails or lands far
+/// from it.
+fn locate_face(spec: &SynthSpec, img: &image::RgbImage) -> Result<FaceGeometry> {
     if let Some(g) = spec.geometry {
         g.check()?;
         return Ok(g);
     }
-    if spec.photo.is_none() {
-        return Ok(FaceGeometry::astronaut_fallback());
+    let tracked = FaceGeometry::locate(img);
+    if spec.photo.is_some() {
+        return tracked.context("locating the face on the photo (set SynthSpec::geometry)");
     }
-    bail!(
-        "no face geometry given for photo {:?}; set SynthSpec::geometry",
-        spec.photo
-    )
+    let fallback = FaceGeometry::astronaut_fallback();
+    Ok(match tracked {
+        Ok(g) if g.close_to(&fallback, 0.25) => g,
+        _ => fallback,
+    })
+}
+
+impl FaceGeometry {
+    /// Finds the face on a photo with the FaceMesh tracker (`crate::face`).
+    pub fn locate(img: &image::RgbImage) -> Result<FaceGeometry> {
+        let mut frame = Frame::default();
+        frame.ensure_size(img.width() as usize, img.height() as usize);
+        frame.rgb.copy_from_slice(img.as_raw());
+        frame.update_luma_from_rgb();
+        let mut tracker = crate::face::FaceTracker::new()?;
+        // The first pass crops from the detector box; the second refines the
+        // crop from the first landmarks, as in tracking.
+        if tracker.track(&frame)?.is_none() {
+            bail!("no face found on the photo");
+        }
+        let lm = tracker
+            .track(&frame)?
+            .ok_or_else(|| anyhow!("face lost on the photo's second pass"))?;
+        FaceGeometry::from_landmarks(&lm.points)
+    }
+
+    /// Whether every landmark of `self` lies within `tol` inter-ocular
+    /// distances of the same landmark of `other`.
+    fn close_to(&self, other: &FaceGeometry, tol: f32) -> bool {
+        let lim = tol * other.inter_ocular();
+        let d = |a: [f32; 2], b: [f32; 2]| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+        self.sides.iter().zip(&other.sides).all(|(a, b)| {
+            d(a.eye_center, b.eye_center) < lim
+                && d(a.brow_center, b.brow_center) < lim
+                && d(a.cheek_center, b.cheek_center) < lim
+                && d(a.mouth_corner, b.mouth_corner) < lim
+        })
+    }
 }
 
 impl Renderer {
     fn new(spec: &SynthSpec) -> Result<Renderer> {
         let img = load_photo(spec.photo.as_deref())?;
-        let geo = locate_face(spec)?;
+        let geo = locate_face(spec, &img)?;
         let (pw, ph) = (img.width() as usize, img.height() as usize);
         let photo = img.as_raw().iter().map(|&v| v as f32).collect();
         // Framing like the bench: inter-ocular distance 16 % of the width,
@@ -2163,6 +2200,17 @@ mod tests {
         // Mirrored landmarks (patient right on the image right) are refused.
         let mirrored: Vec<[f32; 3]> = pts.iter().map(|p| [512.0 - p[0], p[1], p[2]]).collect();
         assert!(FaceGeometry::from_landmarks(&mirrored).is_err());
+    }
+
+    #[test]
+    fn tracker_agrees_with_hand_measured_geometry() {
+        let img = load_photo(None).unwrap();
+        let tracked = FaceGeometry::locate(&img).unwrap();
+        let fb = FaceGeometry::astronaut_fallback();
+        for (a, b) in tracked.sides.iter().zip(&fb.sides) {
+            eprintln!("tracked {a:?}\nmeasured {b:?}");
+        }
+        assert!(tracked.close_to(&fb, 0.15));
     }
 
     #[test]
