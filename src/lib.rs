@@ -2,5 +2,6 @@
 //!
 //! Stages: source → face → regions → motion → spectral → events → session/report.
 
+pub mod face;
 pub mod frame;
 pub mod synth;
