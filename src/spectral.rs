@@ -1,0 +1,340 @@
+//! Spectral stage: uniform resampling, windowed spectra, band power and
+//! dominant frequency.
+//!
+//! Plans come from one `RealFftPlanner` and every buffer is allocated when the
+//! analyser is built, so spectra of many windows allocate nothing.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex32;
+use realfft::{RealFftPlanner, RealToComplex};
+
+/// Resamples `(t, value)` samples with uneven timestamps onto a uniform grid
+/// starting at `t0` with step `1/rate`, by linear interpolation. Gaps longer
+/// than `max_gap_s` (face lost, dropped frames) are filled with `fill`.
+pub fn resample_uniform(
+    times: &[f64],
+    values: &[f32],
+    t0: f64,
+    rate: f64,
+    n_out: usize,
+    max_gap_s: f64,
+    fill: f32,
+    out: &mut Vec<f32>,
+) {
+    out.clear();
+    out.reserve(n_out);
+    let mut j = 0usize;
+    for k in 0..n_out {
+        let t = t0 + k as f64 / rate;
+        while j + 1 < times.len() && times[j + 1] <= t {
+            j += 1;
+        }
+        let v = if times.is_empty() {
+            fill
+        } else if t <= times[0] {
+            if times[0] - t <= max_gap_s {
+                values[0]
+            } else {
+                fill
+            }
+        } else if j + 1 >= times.len() {
+            if t - times[j] <= max_gap_s {
+                values[j]
+            } else {
+                fill
+            }
+        } else {
+            let (ta, tb) = (times[j], times[j + 1]);
+            if t - ta < 1e-9 {
+                values[j]
+            } else if tb - ta > max_gap_s {
+                fill
+            } else {
+                let f = ((t - ta) / (tb - ta)) as f32;
+                values[j] + f * (values[j + 1] - values[j])
+            }
+        };
+        out.push(v);
+    }
+}
+
+/// Window and band settings of the spectral stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpectralConfig {
+    /// Uniform sample rate, Hz.
+    pub rate_hz: f64,
+    /// Window length, seconds.
+    pub window_s: f64,
+    /// Hop between windows, seconds.
+    pub hop_s: f64,
+    /// Spasm band, Hz. The upper edge is capped below Nyquist.
+    pub band_lo_hz: f64,
+    pub band_hi_hz: f64,
+}
+
+impl Default for SpectralConfig {
+    fn default() -> Self {
+        SpectralConfig {
+            rate_hz: 30.0,
+            window_s: 2.0,
+            hop_s: 0.5,
+            band_lo_hz: 2.0,
+            band_hi_hz: 12.0,
+        }
+    }
+}
+
+impl SpectralConfig {
+    /// Band edges actually used: the upper one stays below 0.9 × Nyquist.
+    pub fn band(&self) -> (f64, f64) {
+        let hi = self.band_hi_hz.min(0.45 * self.rate_hz);
+        (self.band_lo_hz.min(hi * 0.5), hi)
+    }
+}
+
+/// The spectrum of one window.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WindowSpectrum {
+    /// Power per frequency bin (one-sided), same length as `freqs`.
+    pub power: Vec<f32>,
+    /// Mean power in the spasm band.
+    pub band_power: f32,
+    /// Frequency of the largest in-band peak (parabolic interpolation), Hz.
+    pub dominant_hz: f32,
+    /// Share of the band's power that sits within ±1 bin of the peak: near
+    /// 1 for a clean rhythm, small for broadband noise.
+    pub peak_share: f32,
+}
+
+/// Computes Hann-windowed power spectra of fixed-length windows.
+pub struct Spectrum {
+    fft: Arc<dyn RealToComplex<f32>>,
+    window: Vec<f32>,
+    input: Vec<f32>,
+    output: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+    rate: f64,
+    band_bins: (usize, usize),
+}
+
+impl Spectrum {
+    /// A spectrum of `len` samples at `rate` Hz, zero-padded to `fft_len`
+    /// (>= len) for finer peak placement.
+    pub fn new(len: usize, fft_len: usize, rate: f64, band: (f64, f64)) -> Spectrum {
+        let fft_len = fft_len.max(len).max(4);
+        let mut planner = RealFftPlanner::<f32>::new();
+        let fft = planner.plan_fft_forward(fft_len);
+        let window = (0..len)
+            .map(|i| {
+                let x = std::f32::consts::PI * 2.0 * i as f32 / (len.max(2) - 1) as f32;
+                0.5 - 0.5 * x.cos()
+            })
+            .collect();
+        let input = fft.make_input_vec();
+        let output = fft.make_output_vec();
+        let scratch = fft.make_scratch_vec();
+        let df = rate / fft_len as f64;
+        let lo = (band.0 / df).ceil().max(1.0) as usize;
+        let hi = ((band.1 / df).floor() as usize)
+            .min(output.len() - 1)
+            .max(lo);
+        Spectrum {
+            fft,
+            window,
+            input,
+            output,
+            scratch,
+            rate,
+            band_bins: (lo, hi),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.window.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.window.is_empty()
+    }
+
+    pub fn bins(&self) -> usize {
+        self.output.len()
+    }
+
+    pub fn bin_hz(&self, bin: usize) -> f64 {
+        bin as f64 * self.rate / self.input.len() as f64
+    }
+
+    /// Spectrum of `samples` (exactly `len()` of them; the mean is removed).
+    pub fn compute(&mut self, samples: &[f32], out: &mut WindowSpectrum) {
+        let n = self.window.len();
+        debug_assert_eq!(samples.len(), n);
+        let mean = samples.iter().sum::<f32>() / n.max(1) as f32;
+        let norm: f32 = self.window.iter().map(|w| w * w).sum::<f32>().max(1e-9);
+        for (i, slot) in self.input.iter_mut().enumerate() {
+            *slot = if i < n {
+                (samples[i] - mean) * self.window[i]
+            } else {
+                0.0
+            };
+        }
+        // The buffers are sized by the plan itself, so this cannot fail.
+        let _ = self
+            .fft
+            .process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch);
+        out.power.resize(self.output.len(), 0.0);
+        for (p, c) in out.power.iter_mut().zip(self.output.iter()) {
+            *p = c.norm_sqr() / norm;
+        }
+        let (lo, hi) = self.band_bins;
+        let band = &out.power[lo..=hi];
+        let total: f32 = band.iter().sum();
+        out.band_power = total / band.len() as f32;
+        let (mut best, mut best_p) = (lo, -1.0f32);
+        for (k, &p) in band.iter().enumerate() {
+            if p > best_p {
+                best_p = p;
+                best = lo + k;
+            }
+        }
+        // Parabolic interpolation of the peak between neighbouring bins.
+        let mut delta = 0.0f32;
+        if best > 0 && best + 1 < out.power.len() {
+            let (a, b, c) = (out.power[best - 1], out.power[best], out.power[best + 1]);
+            let denom = a - 2.0 * b + c;
+            if denom.abs() > 1e-12 {
+                delta = (0.5 * (a - c) / denom).clamp(-0.5, 0.5);
+            }
+        }
+        out.dominant_hz =
+            ((best as f32 + delta) as f64 * self.rate / self.input.len() as f64) as f32;
+        let near: f32 = out.power[best.saturating_sub(1)..=(best + 1).min(out.power.len() - 1)]
+            .iter()
+            .sum();
+        out.peak_share = if total > 0.0 {
+            (near / total).min(1.0)
+        } else {
+            0.0
+        };
+    }
+}
+
+/// Window start indices for a signal of `n` samples.
+pub fn window_starts(n: usize, len: usize, hop: usize) -> impl Iterator<Item = usize> {
+    let hop = hop.max(1);
+    let count = if n >= len { (n - len) / hop + 1 } else { 0 };
+    (0..count).map(move |k| k * hop)
+}
+
+/// Median of a slice (copied into `scratch`). NaN-free input expected.
+pub fn median(values: &[f32], scratch: &mut Vec<f32>) -> f32 {
+    scratch.clear();
+    scratch.extend(values.iter().copied().filter(|v| v.is_finite()));
+    if scratch.is_empty() {
+        return 0.0;
+    }
+    let mid = scratch.len() / 2;
+    let (_, m, _) = scratch.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
+    *m
+}
+
+/// Robust location and scale: median and 1.4826 × MAD.
+pub fn robust_stats(values: &[f32], scratch: &mut Vec<f32>) -> (f32, f32) {
+    let med = median(values, scratch);
+    let dev: Vec<f32> = values.iter().map(|v| (v - med).abs()).collect();
+    let mad = median(&dev, scratch);
+    (med, 1.4826 * mad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sine(f: f64, rate: f64, n: usize, amp: f32) -> Vec<f32> {
+        (0..n)
+            .map(|i| amp * (2.0 * std::f64::consts::PI * f * i as f64 / rate).sin() as f32)
+            .collect()
+    }
+
+    #[test]
+    fn dominant_frequency_of_a_sinusoid() {
+        for &f in &[2.5, 4.0, 5.3, 7.9, 11.0] {
+            let mut s = Spectrum::new(60, 512, 30.0, (2.0, 12.0));
+            let mut out = WindowSpectrum::default();
+            s.compute(&sine(f, 30.0, 60, 1.0), &mut out);
+            assert!(
+                (out.dominant_hz as f64 - f).abs() < 0.15,
+                "{f} Hz -> {}",
+                out.dominant_hz
+            );
+            assert!(out.peak_share > 0.3, "clean tone share {}", out.peak_share);
+        }
+    }
+
+    #[test]
+    fn band_power_scales_with_amplitude_and_ignores_out_of_band() {
+        let mut s = Spectrum::new(64, 64, 30.0, (2.0, 12.0));
+        let mut a = WindowSpectrum::default();
+        let mut b = WindowSpectrum::default();
+        let mut c = WindowSpectrum::default();
+        s.compute(&sine(5.0, 30.0, 64, 1.0), &mut a);
+        s.compute(&sine(5.0, 30.0, 64, 2.0), &mut b);
+        s.compute(&sine(0.5, 30.0, 64, 2.0), &mut c);
+        assert!((b.band_power / a.band_power - 4.0).abs() < 0.05);
+        assert!(c.band_power < 0.05 * b.band_power);
+    }
+
+    #[test]
+    fn resampling_uneven_timestamps_is_exact_for_linear_signals() {
+        // Variable frame intervals, as from a phone: 25–40 ms.
+        let mut times = vec![0.0f64];
+        for k in 1..100 {
+            times.push(times[k - 1] + 0.025 + 0.015 * ((k * 7 % 5) as f64 / 4.0));
+        }
+        let values: Vec<f32> = times.iter().map(|&t| (3.0 * t + 1.0) as f32).collect();
+        let mut out = Vec::new();
+        resample_uniform(&times, &values, 0.0, 30.0, 60, 0.5, f32::NAN, &mut out);
+        for (k, v) in out.iter().enumerate() {
+            let t = k as f64 / 30.0;
+            assert!((*v as f64 - (3.0 * t + 1.0)).abs() < 1e-4, "k={k}");
+        }
+    }
+
+    #[test]
+    fn resampling_fills_long_gaps() {
+        let times = [0.0, 0.1, 2.0, 2.1];
+        let values = [1.0, 1.0, 5.0, 5.0];
+        let mut out = Vec::new();
+        resample_uniform(&times, &values, 0.0, 10.0, 22, 0.5, -1.0, &mut out);
+        assert_eq!(out[1], 1.0);
+        assert_eq!(out[10], -1.0);
+        assert_eq!(out[21], 5.0);
+    }
+
+    #[test]
+    fn band_is_capped_below_nyquist() {
+        let c = SpectralConfig {
+            rate_hz: 15.0,
+            ..SpectralConfig::default()
+        };
+        let (_, hi) = c.band();
+        assert!(hi < 7.5);
+    }
+
+    #[test]
+    fn window_starts_cover_the_signal() {
+        let v: Vec<usize> = window_starts(100, 60, 15).collect();
+        assert_eq!(v, vec![0, 15, 30]);
+        assert_eq!(window_starts(10, 60, 15).count(), 0);
+    }
+
+    #[test]
+    fn robust_stats_ignore_outliers() {
+        let mut v: Vec<f32> = (0..100).map(|i| (i % 10) as f32).collect();
+        v.push(1e6);
+        let (m, s) = robust_stats(&v, &mut Vec::new());
+        assert!((4.0..=5.0).contains(&m));
+        assert!(s < 10.0);
+    }
+}
