@@ -1,0 +1,797 @@
+//! The engine: frames in, an [`Analysis`] out.
+//!
+//! [`Engine`] is the streaming part (face → regions → motion), fed one frame
+//! at a time by any [`FrameSource`]; it keeps the per-frame
+//! [`MotionSample`]s. [`analyze_samples`] is the pure, offline part
+//! (resampling → spectra → events → laterality) that turns samples into the
+//! analysis. A live view and a replay run the same two pieces.
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_events};
+use crate::face::FaceTracker;
+use crate::frame::{Frame, FrameSource, SourceInfo};
+use crate::motion::{MotionAnalyzer, MotionSample};
+use crate::regions::{Region, RegionLayout, Side, Similarity, eye_aperture};
+use crate::spectral::{SpectralConfig, Spectrum, WindowSpectrum, resample_uniform, window_starts};
+
+/// The JSON schema name written into every analysis.
+pub const SCHEMA: &str = "twitchscope.analysis/1";
+
+/// Settings of the whole engine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalysisConfig {
+    /// How often landmarks are refreshed (Hz); motion is measured on every
+    /// frame in between from pixels.
+    pub landmark_hz: f64,
+    pub spectral: SpectralConfig,
+    pub events: EventConfig,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            landmark_hz: 15.0,
+            spectral: SpectralConfig::default(),
+            events: EventConfig::default(),
+        }
+    }
+}
+
+impl AnalysisConfig {
+    /// Checks settings a user can set; the message says what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        let s = &self.spectral;
+        if !(self.landmark_hz > 0.0 && self.landmark_hz <= 120.0) {
+            return Err(format!(
+                "landmark rate {} Hz must be in (0, 120]",
+                self.landmark_hz
+            ));
+        }
+        if !(s.window_s >= 0.5 && s.window_s <= 30.0) {
+            return Err(format!(
+                "spectral window {} s must be between 0.5 and 30 s",
+                s.window_s
+            ));
+        }
+        if !(s.hop_s > 0.0 && s.hop_s <= s.window_s) {
+            return Err(format!(
+                "hop {} s must be > 0 and at most the window",
+                s.hop_s
+            ));
+        }
+        if !(s.band_lo_hz > 0.0 && s.band_lo_hz < s.band_hi_hz) {
+            return Err(format!(
+                "band {}–{} Hz is empty",
+                s.band_lo_hz, s.band_hi_hz
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Shortest recording that can be analysed, seconds (a few spectral windows).
+pub const MIN_DURATION_S: f64 = 3.0;
+
+/// What the engine saw in one frame (for live views).
+#[derive(Clone, Debug, Default)]
+pub struct FrameReport {
+    pub sample: MotionSample,
+    /// Image → canonical transform when a face is tracked.
+    pub pose: Option<Similarity>,
+    /// Whether landmarks were refreshed in this frame.
+    pub landmarks_updated: bool,
+}
+
+/// Streaming part of the engine.
+pub struct Engine {
+    config: AnalysisConfig,
+    tracker: FaceTracker,
+    motion: Option<MotionAnalyzer>,
+    pose: Option<Similarity>,
+    aperture: [f32; 2],
+    last_landmark_t: f64,
+    face_frames: u64,
+    frames: u64,
+    samples: Vec<MotionSample>,
+    fit_scratch: Vec<[f32; 2]>,
+}
+
+impl Engine {
+    pub fn new(config: AnalysisConfig) -> Result<Engine> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        Ok(Engine {
+            config,
+            tracker: FaceTracker::new()?,
+            motion: None,
+            pose: None,
+            aperture: [f32::NAN; 2],
+            last_landmark_t: f64::NEG_INFINITY,
+            face_frames: 0,
+            frames: 0,
+            samples: Vec::new(),
+            fit_scratch: Vec::with_capacity(32),
+        })
+    }
+
+    pub fn config(&self) -> &AnalysisConfig {
+        &self.config
+    }
+
+    pub fn layout(&self) -> Option<&RegionLayout> {
+        self.motion.as_ref().map(|m| m.layout())
+    }
+
+    pub fn samples(&self) -> &[MotionSample] {
+        &self.samples
+    }
+
+    pub fn frames_seen(&self) -> u64 {
+        self.frames
+    }
+
+    /// Fraction of frames in which a face was measured.
+    pub fn face_visible_fraction(&self) -> f64 {
+        if self.frames == 0 {
+            0.0
+        } else {
+            self.face_frames as f64 / self.frames as f64
+        }
+    }
+
+    /// Processes one frame.
+    pub fn push_frame(&mut self, frame: &Frame) -> Result<FrameReport> {
+        self.frames += 1;
+        let t = frame.timestamp_s;
+        let due =
+            self.pose.is_none() || t - self.last_landmark_t >= 0.999 / self.config.landmark_hz;
+        let mut landmarks_updated = false;
+        if due {
+            self.last_landmark_t = t;
+            match self.tracker.track(frame)? {
+                Some(lm) => {
+                    landmarks_updated = true;
+                    if self.motion.is_none() {
+                        if let Some(layout) = RegionLayout::from_reference(&lm.points) {
+                            self.motion = Some(MotionAnalyzer::new(layout));
+                        }
+                    }
+                    if let Some(motion) = &self.motion {
+                        if let Some(fit) =
+                            motion.layout().fit_pose(&lm.points, &mut self.fit_scratch)
+                        {
+                            // Light smoothing: landmark jitter must not become
+                            // motion, yet the pose must follow the head.
+                            match &mut self.pose {
+                                Some(p) => p.blend_towards(&fit, 0.6),
+                                None => self.pose = Some(fit),
+                            }
+                        }
+                    }
+                    self.aperture = [
+                        eye_aperture(&lm.points, Side::Left),
+                        eye_aperture(&lm.points, Side::Right),
+                    ];
+                }
+                None => {
+                    self.pose = None;
+                    self.aperture = [f32::NAN; 2];
+                }
+            }
+        }
+        let sample = match &mut self.motion {
+            Some(m) => {
+                let mut s = m.process(
+                    &frame.luma,
+                    frame.width,
+                    frame.height,
+                    t,
+                    self.pose.as_ref(),
+                );
+                s.aperture = self.aperture;
+                s
+            }
+            None => MotionSample {
+                t,
+                aperture: [f32::NAN; 2],
+                ..MotionSample::default()
+            },
+        };
+        if self.pose.is_some() {
+            self.face_frames += 1;
+        }
+        self.samples.push(sample);
+        Ok(FrameReport {
+            sample,
+            pose: self.pose,
+            landmarks_updated,
+        })
+    }
+}
+
+/// Runs the engine over a whole source. `progress` is called with the number
+/// of frames done.
+pub fn analyze_source(
+    source: &mut dyn FrameSource,
+    config: &AnalysisConfig,
+    mut progress: impl FnMut(u64),
+) -> Result<Analysis> {
+    let mut engine = Engine::new(config.clone())?;
+    let mut frame = Frame::default();
+    while source.next_frame(&mut frame)? {
+        engine.push_frame(&frame)?;
+        progress(engine.frames_seen());
+    }
+    let info = source.info().clone();
+    let frames = engine.frames_seen();
+    let duration = engine
+        .samples()
+        .last()
+        .map(|s| s.t + 1.0 / info.fps.max(1.0))
+        .unwrap_or(0.0);
+    if frames == 0 {
+        anyhow::bail!("{}: the video has no frames", info.name);
+    }
+    if duration < MIN_DURATION_S {
+        anyhow::bail!(
+            "{}: the video is too short to analyse ({duration:.1} s; at least {MIN_DURATION_S} s needed)",
+            info.name
+        );
+    }
+    if engine.face_visible_fraction() == 0.0 {
+        anyhow::bail!("{}: no face found in the video", info.name);
+    }
+    let source_meta = SourceMeta {
+        path: info.name.clone(),
+        fps: info.fps,
+        frames,
+        duration_s: duration,
+        width: info.width,
+        height: info.height,
+    };
+    Ok(analyze_samples(
+        engine.samples(),
+        source_meta,
+        engine.face_visible_fraction(),
+        config,
+    ))
+}
+
+/// Where the analysed frames came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceMeta {
+    pub path: String,
+    pub fps: f64,
+    pub frames: u64,
+    pub duration_s: f64,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl SourceMeta {
+    pub fn from_info(info: &SourceInfo, frames: u64, duration_s: f64) -> SourceMeta {
+        SourceMeta {
+            path: info.name.clone(),
+            fps: info.fps,
+            frames,
+            duration_s,
+            width: info.width,
+            height: info.height,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Quality {
+    pub face_visible_fraction: f64,
+}
+
+/// Laterality of a window or a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Laterality {
+    None,
+    Left,
+    Right,
+    Bilateral,
+}
+
+impl Laterality {
+    pub fn name(self) -> &'static str {
+        match self {
+            Laterality::None => "none",
+            Laterality::Left => "left",
+            Laterality::Right => "right",
+            Laterality::Bilateral => "bilateral",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PerSide<T> {
+    pub left: T,
+    pub right: T,
+}
+
+impl<T> PerSide<T> {
+    pub fn get(&self, side: Side) -> &T {
+        match side {
+            Side::Left => &self.left,
+            Side::Right => &self.right,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventsPerMin {
+    pub left: f64,
+    pub right: f64,
+    pub bilateral: f64,
+}
+
+/// Session-level answer: which side, how often, what frequency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub laterality: Laterality,
+    pub dominant_freq_hz: Option<f64>,
+    pub events_per_min: EventsPerMin,
+    pub blinks_per_min: f64,
+    pub regions: PerSide<Vec<Region>>,
+    pub synkinesis: PerSide<bool>,
+}
+
+/// One spectral window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub laterality: Laterality,
+    pub dominant_freq_hz: Option<f64>,
+    /// Band power of each region's vertical velocity, per side.
+    pub band_power: PerSide<std::collections::BTreeMap<Region, f64>>,
+}
+
+/// Spectrogram per side: eye-region power per window and frequency bin.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spectrogram {
+    pub freqs_hz: Vec<f64>,
+    pub times_s: Vec<f64>,
+    /// `[window][bin]`.
+    pub left: Vec<Vec<f32>>,
+    pub right: Vec<Vec<f32>>,
+}
+
+/// The result of analysing a recording; serialises to the
+/// `twitchscope.analysis/1` JSON schema.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub schema: String,
+    pub source: SourceMeta,
+    pub quality: Quality,
+    pub summary: Summary,
+    pub events: Vec<Event>,
+    pub windows: Vec<Window>,
+    pub spectrogram: Spectrogram,
+}
+
+/// Resamples motion samples to a uniform time base.
+pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
+    let mut signals = Signals {
+        rate,
+        ..Signals::default()
+    };
+    let Some(first) = samples.first() else {
+        return signals;
+    };
+    let t0 = first.t;
+    let t_end = samples.last().map(|s| s.t).unwrap_or(t0);
+    let n = ((t_end - t0) * rate).floor() as usize + 1;
+    signals.t0 = t0;
+    let valid: Vec<&MotionSample> = samples.iter().filter(|s| s.valid).collect();
+    let times: Vec<f64> = valid.iter().map(|s| s.t).collect();
+    let max_gap = 0.25;
+    let mut values = Vec::with_capacity(times.len());
+    let mut resample = |get: &dyn Fn(&MotionSample) -> f32, fill: f32| -> Vec<f32> {
+        values.clear();
+        values.extend(valid.iter().map(|s| get(s)));
+        let mut out = Vec::new();
+        resample_uniform(&times, &values, t0, rate, n, max_gap, fill, &mut out);
+        out
+    };
+    for s in 0..2 {
+        for r in 0..Region::COUNT {
+            signals.speed[s][r] = resample(&|m| m.regions[s][r].speed, f32::NAN);
+            signals.vy[s][r] = resample(&|m| m.regions[s][r].vy, 0.0);
+            signals.deform[s][r] = resample(&|m| m.regions[s][r].deform, f32::NAN);
+        }
+        signals.aperture[s] = resample(&|m| m.aperture[s], f32::NAN);
+    }
+    signals.valid = signals.speed[0][0].iter().map(|v| v.is_finite()).collect();
+    for s in 0..2 {
+        for r in 0..Region::COUNT {
+            for v in signals.speed[s][r]
+                .iter_mut()
+                .chain(signals.deform[s][r].iter_mut())
+            {
+                if !v.is_finite() {
+                    *v = 0.0;
+                }
+            }
+        }
+    }
+    signals
+}
+
+/// The offline part of the engine: samples to analysis.
+pub fn analyze_samples(
+    samples: &[MotionSample],
+    source: SourceMeta,
+    face_visible_fraction: f64,
+    config: &AnalysisConfig,
+) -> Analysis {
+    let rate = if source.fps.is_finite() && source.fps >= 5.0 {
+        source.fps.round()
+    } else {
+        config.spectral.rate_hz
+    };
+    let spectral = SpectralConfig {
+        rate_hz: rate,
+        ..config.spectral.clone()
+    };
+    let band = spectral.band();
+    let events_config = EventConfig {
+        band,
+        ..config.events.clone()
+    };
+    let signals = build_signals(samples, rate);
+    let events = detect_events(&signals, &events_config);
+    let (windows, spectrogram) = spectral_windows(&signals, &spectral, &events);
+    let summary = summarise(&events, source.duration_s);
+    Analysis {
+        schema: SCHEMA.to_string(),
+        source,
+        quality: Quality {
+            face_visible_fraction,
+        },
+        summary,
+        events,
+        windows,
+        spectrogram,
+    }
+}
+
+/// Laterality of the events overlapping `[t0, t1)`.
+fn laterality_of(events: &[Event], t0: f64, t1: f64) -> Laterality {
+    let (mut left, mut right) = (false, false);
+    for e in events
+        .iter()
+        .filter(|e| e.is_spasm() && e.start_s < t1 && e.end_s > t0)
+    {
+        left |= e.side.involves(Side::Left);
+        right |= e.side.involves(Side::Right);
+    }
+    match (left, right) {
+        (true, true) => Laterality::Bilateral,
+        (true, false) => Laterality::Left,
+        (false, true) => Laterality::Right,
+        (false, false) => Laterality::None,
+    }
+}
+
+fn spectral_windows(
+    signals: &Signals,
+    config: &SpectralConfig,
+    events: &[Event],
+) -> (Vec<Window>, Spectrogram) {
+    let rate = signals.rate;
+    let len = (config.window_s * rate).round().max(8.0) as usize;
+    let hop = (config.hop_s * rate).round().max(1.0) as usize;
+    let band = config.band();
+    let mut spectrum = Spectrum::new(len, len.next_power_of_two() * 2, rate, band);
+    let mut ws = WindowSpectrum::default();
+    let mut eye = vec![0.0f32; len];
+    let mut windows = Vec::new();
+    let mut spectrogram = Spectrogram {
+        freqs_hz: (0..spectrum.bins()).map(|b| spectrum.bin_hz(b)).collect(),
+        ..Spectrogram::default()
+    };
+    let up = Region::UpperLid.index();
+    let lo = Region::LowerLid.index();
+    for k in window_starts(signals.len(), len, hop) {
+        let (t0, t1) = (signals.time(k), signals.time(k + len));
+        let mut band_power = PerSide::<std::collections::BTreeMap<Region, f64>>::default();
+        let mut eye_peak = [(0.0f32, 0.0f32); 2];
+        for side in Side::BOTH {
+            let s = side.index();
+            let map = match side {
+                Side::Left => &mut band_power.left,
+                Side::Right => &mut band_power.right,
+            };
+            for region in Region::ALL {
+                spectrum.compute(&signals.vy[s][region.index()][k..k + len], &mut ws);
+                map.insert(region, ws.band_power as f64);
+            }
+            for (i, v) in eye.iter_mut().enumerate() {
+                *v = signals.vy[s][up][k + i] - signals.vy[s][lo][k + i];
+            }
+            spectrum.compute(&eye, &mut ws);
+            eye_peak[s] = (ws.band_power, ws.dominant_hz);
+            match side {
+                Side::Left => spectrogram.left.push(ws.power.clone()),
+                Side::Right => spectrogram.right.push(ws.power.clone()),
+            }
+        }
+        spectrogram.times_s.push((t0 + t1) / 2.0);
+        let laterality = laterality_of(events, t0, t1);
+        // The dominant frequency of a window is the eye rhythm of the side
+        // that is active (the stronger one when both are).
+        let dominant = match laterality {
+            Laterality::None => None,
+            Laterality::Left => Some(eye_peak[0].1 as f64),
+            Laterality::Right => Some(eye_peak[1].1 as f64),
+            Laterality::Bilateral => {
+                let s = if eye_peak[0].0 >= eye_peak[1].0 { 0 } else { 1 };
+                Some(eye_peak[s].1 as f64)
+            }
+        };
+        windows.push(Window {
+            start_s: t0,
+            end_s: t1,
+            laterality,
+            dominant_freq_hz: dominant,
+            band_power,
+        });
+    }
+    (windows, spectrogram)
+}
+
+/// Session summary from the events.
+pub fn summarise(events: &[Event], duration_s: f64) -> Summary {
+    let minutes = (duration_s / 60.0).max(1e-9);
+    let count = |side: EventSide| {
+        events
+            .iter()
+            .filter(|e| e.is_spasm() && e.side == side)
+            .count()
+    };
+    let (n_left, n_right, n_bi) = (
+        count(EventSide::Left),
+        count(EventSide::Right),
+        count(EventSide::Bilateral),
+    );
+    let blinks = events.iter().filter(|e| e.kind == EventKind::Blink).count();
+    // Time spent in spasm per side decides laterality; a side needs a fair
+    // share of the total to count, so a stray event does not make a
+    // unilateral case bilateral.
+    let time = |side: EventSide| -> f64 {
+        events
+            .iter()
+            .filter(|e| e.is_spasm() && e.side == side)
+            .map(|e| e.duration_s())
+            .sum()
+    };
+    let (t_left, t_right, t_bi) = (
+        time(EventSide::Left),
+        time(EventSide::Right),
+        time(EventSide::Bilateral),
+    );
+    let total = t_left + t_right + t_bi;
+    let laterality = if total <= 0.0 {
+        Laterality::None
+    } else if t_bi >= 0.5 * total || (t_left >= 0.25 * total && t_right >= 0.25 * total) {
+        Laterality::Bilateral
+    } else if t_left >= t_right {
+        Laterality::Left
+    } else {
+        Laterality::Right
+    };
+    let affected: Vec<EventSide> = match laterality {
+        Laterality::Left => vec![EventSide::Left],
+        Laterality::Right => vec![EventSide::Right],
+        Laterality::Bilateral => vec![EventSide::Left, EventSide::Right, EventSide::Bilateral],
+        Laterality::None => vec![],
+    };
+    let mut freqs: Vec<f32> = events
+        .iter()
+        .filter(|e| e.is_spasm() && affected.contains(&e.side))
+        .filter_map(|e| e.freq_hz.map(|f| f as f32))
+        .collect();
+    let dominant_freq_hz = if freqs.is_empty() {
+        None
+    } else {
+        Some(crate::spectral::median(&freqs.clone(), &mut freqs) as f64)
+    };
+    let regions_of = |side: Side| -> Vec<Region> {
+        let evs: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.is_spasm() && e.side == EventSide::from_side(side))
+            .collect();
+        Region::ALL
+            .into_iter()
+            .filter(|r| {
+                let n = evs.iter().filter(|e| e.regions.contains(r)).count();
+                n > 0 && n * 4 >= evs.len()
+            })
+            .collect()
+    };
+    // Synkinesis: eye and mouth corner contracting together in at least
+    // half of a side's events.
+    let synkinesis_of = |side: Side| -> bool {
+        let evs: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.is_spasm() && e.side == EventSide::from_side(side))
+            .collect();
+        let together = evs
+            .iter()
+            .filter(|e| {
+                e.regions.iter().any(|r| r.is_eye()) && e.regions.contains(&Region::MouthCorner)
+            })
+            .count();
+        !evs.is_empty() && together * 2 >= evs.len()
+    };
+    Summary {
+        laterality,
+        dominant_freq_hz,
+        events_per_min: EventsPerMin {
+            left: n_left as f64 / minutes,
+            right: n_right as f64 / minutes,
+            bilateral: n_bi as f64 / minutes,
+        },
+        blinks_per_min: blinks as f64 / minutes,
+        regions: PerSide {
+            left: regions_of(Side::Left),
+            right: regions_of(Side::Right),
+        },
+        synkinesis: PerSide {
+            left: synkinesis_of(Side::Left),
+            right: synkinesis_of(Side::Right),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(
+        start: f64,
+        end: f64,
+        side: EventSide,
+        kind: EventKind,
+        regions: &[Region],
+        f: Option<f64>,
+    ) -> Event {
+        Event {
+            start_s: start,
+            end_s: end,
+            side,
+            kind,
+            regions: regions.to_vec(),
+            freq_hz: f,
+            amplitude: 0.5,
+            closure: None,
+        }
+    }
+
+    #[test]
+    fn summary_of_left_hemifacial_spasm() {
+        let events = vec![
+            ev(
+                1.0,
+                2.0,
+                EventSide::Left,
+                EventKind::Clonic,
+                &[Region::LowerLid, Region::MouthCorner],
+                Some(5.0),
+            ),
+            ev(
+                3.0,
+                3.2,
+                EventSide::Bilateral,
+                EventKind::Blink,
+                &[Region::UpperLid],
+                None,
+            ),
+            ev(
+                10.0,
+                12.0,
+                EventSide::Left,
+                EventKind::Tonic,
+                &[Region::UpperLid, Region::MouthCorner],
+                None,
+            ),
+            ev(
+                20.0,
+                21.0,
+                EventSide::Left,
+                EventKind::Clonic,
+                &[Region::LowerLid],
+                Some(4.0),
+            ),
+        ];
+        let s = summarise(&events, 60.0);
+        assert_eq!(s.laterality, Laterality::Left);
+        assert_eq!(s.events_per_min.left, 3.0);
+        assert_eq!(s.events_per_min.right, 0.0);
+        assert_eq!(s.blinks_per_min, 1.0);
+        let f = s.dominant_freq_hz.unwrap();
+        assert!((4.0..=5.0).contains(&f));
+        assert!(s.synkinesis.left && !s.synkinesis.right);
+        assert!(s.regions.left.contains(&Region::MouthCorner));
+        assert!(s.regions.right.is_empty());
+    }
+
+    #[test]
+    fn blinks_alone_mean_no_spasm() {
+        let events = vec![ev(
+            3.0,
+            3.2,
+            EventSide::Bilateral,
+            EventKind::Blink,
+            &[Region::UpperLid],
+            None,
+        )];
+        let s = summarise(&events, 30.0);
+        assert_eq!(s.laterality, Laterality::None);
+        assert_eq!(s.dominant_freq_hz, None);
+        assert_eq!(s.blinks_per_min, 2.0);
+    }
+
+    #[test]
+    fn both_sides_make_bilateral() {
+        let events = vec![
+            ev(
+                1.0,
+                3.0,
+                EventSide::Bilateral,
+                EventKind::Tonic,
+                &[Region::UpperLid],
+                None,
+            ),
+            ev(
+                5.0,
+                6.0,
+                EventSide::Right,
+                EventKind::Clonic,
+                &[Region::UpperLid],
+                Some(5.0),
+            ),
+        ];
+        assert_eq!(summarise(&events, 60.0).laterality, Laterality::Bilateral);
+    }
+
+    #[test]
+    fn window_laterality_follows_events() {
+        let events = vec![
+            ev(
+                1.0,
+                2.0,
+                EventSide::Left,
+                EventKind::Clonic,
+                &[Region::LowerLid],
+                None,
+            ),
+            ev(
+                4.0,
+                4.2,
+                EventSide::Bilateral,
+                EventKind::Blink,
+                &[Region::UpperLid],
+                None,
+            ),
+        ];
+        assert_eq!(laterality_of(&events, 0.5, 1.5), Laterality::Left);
+        assert_eq!(laterality_of(&events, 3.5, 4.5), Laterality::None);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let mut c = AnalysisConfig::default();
+        c.spectral.hop_s = 0.0;
+        assert!(c.validate().unwrap_err().contains("hop"));
+        let mut c = AnalysisConfig::default();
+        c.spectral.band_lo_hz = 20.0;
+        assert!(c.validate().unwrap_err().contains("band"));
+    }
+}

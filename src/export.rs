@@ -1,0 +1,160 @@
+//! Exporters: an analysis in, bytes out. No file I/O here; the caller
+//! decides where the bytes go.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+
+use crate::analysis::Analysis;
+use crate::regions::{Region, Side};
+
+/// One output format.
+pub trait Exporter {
+    /// File name the bytes are usually written to.
+    fn file_name(&self) -> &'static str;
+    fn serialize(&self, analysis: &Analysis) -> Result<Vec<u8>>;
+}
+
+/// The analysis JSON (schema `twitchscope.analysis/1`).
+pub struct JsonExporter;
+
+impl Exporter for JsonExporter {
+    fn file_name(&self) -> &'static str {
+        "analysis.json"
+    }
+
+    fn serialize(&self, analysis: &Analysis) -> Result<Vec<u8>> {
+        let mut bytes = serde_json::to_vec_pretty(analysis)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|f| format!("{f:.3}")).unwrap_or_default()
+}
+
+/// One row per event.
+pub struct EventsCsv;
+
+impl Exporter for EventsCsv {
+    fn file_name(&self) -> &'static str {
+        "events.csv"
+    }
+
+    fn serialize(&self, analysis: &Analysis) -> Result<Vec<u8>> {
+        let mut s =
+            String::from("start_s,end_s,duration_s,side,kind,regions,freq_hz,amplitude,closure\n");
+        for e in &analysis.events {
+            let regions: Vec<&str> = e.regions.iter().map(|r| r.name()).collect();
+            writeln!(
+                s,
+                "{:.3},{:.3},{:.3},{},{},{},{},{:.3},{}",
+                e.start_s,
+                e.end_s,
+                e.duration_s(),
+                e.side.name(),
+                e.kind.name(),
+                regions.join(";"),
+                opt(e.freq_hz),
+                e.amplitude,
+                opt(e.closure)
+            )?;
+        }
+        Ok(s.into_bytes())
+    }
+}
+
+/// One row per spectral window, with band power per side and region.
+pub struct WindowsCsv;
+
+impl Exporter for WindowsCsv {
+    fn file_name(&self) -> &'static str {
+        "windows.csv"
+    }
+
+    fn serialize(&self, analysis: &Analysis) -> Result<Vec<u8>> {
+        let mut s = String::from("start_s,end_s,laterality,dominant_freq_hz");
+        for side in Side::BOTH {
+            for r in Region::ALL {
+                write!(s, ",{}_{}", side.name(), r.name())?;
+            }
+        }
+        s.push('\n');
+        for w in &analysis.windows {
+            write!(
+                s,
+                "{:.3},{:.3},{},{}",
+                w.start_s,
+                w.end_s,
+                w.laterality.name(),
+                opt(w.dominant_freq_hz)
+            )?;
+            for side in Side::BOTH {
+                for r in Region::ALL {
+                    let v = w.band_power.get(side).get(&r).copied().unwrap_or(0.0);
+                    write!(s, ",{v:.4}")?;
+                }
+            }
+            s.push('\n');
+        }
+        Ok(s.into_bytes())
+    }
+}
+
+/// A short plain-words summary for the terminal.
+pub fn plain_summary(a: &Analysis) -> String {
+    use crate::analysis::Laterality;
+    let s = &a.summary;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {:.1} s, {} frames at {:.1} fps, face visible in {:.0}% of frames",
+        a.source.path,
+        a.source.duration_s,
+        a.source.frames,
+        a.source.fps,
+        100.0 * a.quality.face_visible_fraction
+    );
+    let side_words = match s.laterality {
+        Laterality::None => "No spasm detected.".to_string(),
+        Laterality::Left => "Twitching on the patient's LEFT side.".to_string(),
+        Laterality::Right => "Twitching on the patient's RIGHT side.".to_string(),
+        Laterality::Bilateral => "Twitching on BOTH sides (bilateral).".to_string(),
+    };
+    let _ = writeln!(out, "{side_words}");
+    let _ = writeln!(
+        out,
+        "Events per minute: left {:.1}, right {:.1}, bilateral {:.1}. Blinks per minute: {:.1}.",
+        s.events_per_min.left, s.events_per_min.right, s.events_per_min.bilateral, s.blinks_per_min
+    );
+    if let Some(f) = s.dominant_freq_hz {
+        let _ = writeln!(out, "Dominant twitch frequency: {f:.1} Hz.");
+    }
+    for side in Side::BOTH {
+        let regions = s.regions.get(side);
+        if !regions.is_empty() {
+            let names: Vec<&str> = regions.iter().map(|r| r.name()).collect();
+            let syn = if *s.synkinesis.get(side) {
+                " (eye and mouth together: synkinesis)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "Regions, patient's {}: {}{}",
+                side.name(),
+                names.join(", "),
+                syn
+            );
+        }
+    }
+    let spasms = a.events.iter().filter(|e| e.is_spasm()).count();
+    let _ = writeln!(
+        out,
+        "{spasms} spasm events, {} blinks.",
+        a.events.len() - spasms
+    );
+    let _ = writeln!(out, "A self-recorded measurement, not a diagnosis.");
+    out
+}
