@@ -2,6 +2,13 @@
 //!
 //! Stages: source → face → regions → motion → spectral → events → session/report.
 
+pub mod analysis;
+pub mod events;
+pub mod export;
 pub mod face;
 pub mod frame;
+pub mod motion;
+pub mod regions;
+pub mod source;
+pub mod spectral;
 pub mod synth;

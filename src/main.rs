@@ -1,1 +1,216 @@
-fn main() {}
+//! `twitchscope` command line: a thin front end over the engine.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use twitchscope::analysis::{Analysis, AnalysisConfig, analyze_source};
+use twitchscope::export::{EventsCsv, Exporter, JsonExporter, WindowsCsv, plain_summary};
+use twitchscope::frame::FrameSource;
+use twitchscope::source::VideoFileSource;
+use twitchscope::synth::{self, Scenario, SynthSpec};
+
+#[derive(Parser)]
+#[command(
+    name = "twitchscope",
+    version,
+    about = "Measures facial twitching from a webcam or a video file"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct EngineArgs {
+    /// Landmark refresh rate, Hz (motion is measured on every frame).
+    #[arg(long, default_value_t = 15.0)]
+    landmark_hz: f64,
+    /// Spectral window length, seconds.
+    #[arg(long, default_value_t = 2.0)]
+    window: f64,
+    /// Hop between spectral windows, seconds.
+    #[arg(long, default_value_t = 0.5)]
+    hop: f64,
+    /// Lower edge of the spasm band, Hz.
+    #[arg(long, default_value_t = 2.0)]
+    band_lo: f64,
+    /// Upper edge of the spasm band, Hz (capped below Nyquist).
+    #[arg(long, default_value_t = 12.0)]
+    band_hi: f64,
+}
+
+impl EngineArgs {
+    fn config(&self) -> AnalysisConfig {
+        let mut c = AnalysisConfig {
+            landmark_hz: self.landmark_hz,
+            ..AnalysisConfig::default()
+        };
+        c.spectral.window_s = self.window;
+        c.spectral.hop_s = self.hop;
+        c.spectral.band_lo_hz = self.band_lo;
+        c.spectral.band_hi_hz = self.band_hi;
+        c
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse a face video: sides, regions, events, frequencies.
+    Analyze {
+        /// The video file (any format ffmpeg reads).
+        video: PathBuf,
+        /// Write the analysis JSON (schema twitchscope.analysis/1) here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write events.csv and windows.csv into this directory.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Render a phantom test video with known ground truth.
+    Synth {
+        /// Scenario name (see --list).
+        #[arg(long, default_value = "left_clonic_eye")]
+        scenario: String,
+        /// List the scenarios and exit.
+        #[arg(long)]
+        list: bool,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 30)]
+        fps: u32,
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        /// H.264 constant rate factor (higher = more compression).
+        #[arg(long, default_value_t = 23)]
+        crf: u32,
+        /// Output video; the truth JSON goes beside it as NAME.truth.json.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze {
+            video,
+            json,
+            csv,
+            engine,
+        } => analyze(&video, json.as_deref(), csv.as_deref(), &engine.config()),
+        Command::Synth {
+            scenario,
+            list,
+            seed,
+            fps,
+            seconds,
+            crf,
+            out,
+        } => synth_cmd(&scenario, list, seed, fps, seconds, crf, out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("twitchscope: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn analyze(
+    video: &Path,
+    json: Option<&Path>,
+    csv: Option<&Path>,
+    config: &AnalysisConfig,
+) -> Result<()> {
+    config.validate().map_err(anyhow::Error::msg)?;
+    let mut source = VideoFileSource::open(video)?;
+    let analysis = run_with_progress(&mut source, config)?;
+    write_outputs(&analysis, json, csv)?;
+    print!("{}", plain_summary(&analysis));
+    Ok(())
+}
+
+fn run_with_progress(source: &mut dyn FrameSource, config: &AnalysisConfig) -> Result<Analysis> {
+    let total = source.info().frames.unwrap_or(0);
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(total);
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} frames, {per_sec}, eta {eta}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let analysis = analyze_source(source, config, |n| bar.set_position(n));
+    bar.finish_and_clear();
+    analysis
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+fn write_outputs(analysis: &Analysis, json: Option<&Path>, csv: Option<&Path>) -> Result<()> {
+    if let Some(path) = json {
+        write_file(path, &JsonExporter.serialize(analysis)?)?;
+    }
+    if let Some(dir) = csv {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for exporter in [&EventsCsv as &dyn Exporter, &WindowsCsv] {
+            write_file(
+                &dir.join(exporter.file_name()),
+                &exporter.serialize(analysis)?,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn synth_cmd(
+    scenario: &str,
+    list: bool,
+    seed: u64,
+    fps: u32,
+    seconds: f64,
+    crf: u32,
+    out: Option<PathBuf>,
+) -> Result<()> {
+    if list {
+        for name in synth::scenario_names() {
+            println!("{name}");
+        }
+        return Ok(());
+    }
+    let scenario: Scenario = scenario.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let out =
+        out.unwrap_or_else(|| PathBuf::from(format!("{}_s{seed}_{fps}fps.mp4", scenario.name())));
+    let spec = SynthSpec {
+        scenario,
+        seed,
+        fps,
+        seconds,
+        crf,
+        ..SynthSpec::default()
+    };
+    let truth = synth::render(&spec, &out)?;
+    let truth_path = out.with_extension("truth.json");
+    synth::write_truth(&truth, &truth_path)?;
+    println!(
+        "{}: {} events, {} blinks; truth in {}",
+        out.display(),
+        truth.events.len(),
+        truth.blinks.len(),
+        truth_path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,372 @@
+//! Video files decoded by the `ffmpeg` program.
+//!
+//! ffmpeg reads every format a phone or camera writes, honours rotation
+//! metadata (it auto-rotates while decoding) and reports each frame's real
+//! presentation time through its `showinfo` filter, so variable-frame-rate
+//! videos keep correct timing. Frames arrive as raw RGB over a pipe; the
+//! reader fills the caller's reused buffers.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::frame::{Frame, FrameSource, SourceInfo};
+
+/// Errors a user can cause by pointing the program at the wrong file.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0}: no such file")]
+    Missing(PathBuf),
+    #[error("{0}: is a directory, not a video file")]
+    Directory(PathBuf),
+    #[error("{0}: the file is empty")]
+    Empty(PathBuf),
+    #[error("{path}: not a readable video ({reason})")]
+    NotVideo { path: PathBuf, reason: String },
+    #[error("ffmpeg/ffprobe not found: install ffmpeg (e.g. `apt-get install ffmpeg`)")]
+    NoFfmpeg,
+}
+
+/// Stream facts read by ffprobe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probe {
+    pub width: usize,
+    pub height: usize,
+    pub fps: f64,
+    pub frames: Option<u64>,
+    pub duration_s: Option<f64>,
+    /// Display rotation in degrees (0, 90, 180, 270).
+    pub rotation: i32,
+}
+
+fn check_file(path: &Path) -> Result<(), SourceError> {
+    let meta = std::fs::metadata(path).map_err(|_| SourceError::Missing(path.to_path_buf()))?;
+    if meta.is_dir() {
+        return Err(SourceError::Directory(path.to_path_buf()));
+    }
+    if meta.len() == 0 {
+        return Err(SourceError::Empty(path.to_path_buf()));
+    }
+    Ok(())
+}
+
+fn parse_rate(s: &str) -> Option<f64> {
+    let mut it = s.split('/');
+    let num: f64 = it.next()?.trim().parse().ok()?;
+    let den: f64 = it
+        .next()
+        .map(|d| d.trim().parse().ok())
+        .unwrap_or(Some(1.0))?;
+    (den > 0.0 && num > 0.0).then_some(num / den)
+}
+
+/// Reads the first video stream's size, rate, length and rotation.
+pub fn probe(path: &Path) -> Result<Probe> {
+    check_file(path)?;
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-print_format",
+            "json",
+        ])
+        .args(["-show_streams", "-show_format"])
+        .arg(path)
+        .output()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => anyhow!(SourceError::NoFfmpeg),
+            _ => anyhow!(e).context("running ffprobe"),
+        })?;
+    let not_video = |reason: &str| SourceError::NotVideo {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr);
+        let line = msg
+            .lines()
+            .last()
+            .unwrap_or("ffprobe failed")
+            .trim()
+            .to_string();
+        return Err(not_video(&line).into());
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|_| not_video("ffprobe output unreadable"))?;
+    let stream = v["streams"]
+        .as_array()
+        .and_then(|a| a.first())
+        .ok_or_else(|| not_video("no video stream"))?;
+    let width = stream["width"].as_u64().unwrap_or(0) as usize;
+    let height = stream["height"].as_u64().unwrap_or(0) as usize;
+    if width == 0 || height == 0 {
+        return Err(not_video("video stream has no picture size").into());
+    }
+    let fps = stream["avg_frame_rate"]
+        .as_str()
+        .and_then(parse_rate)
+        .or_else(|| stream["r_frame_rate"].as_str().and_then(parse_rate))
+        .unwrap_or(30.0);
+    let frames = stream["nb_frames"].as_str().and_then(|s| s.parse().ok());
+    let duration_s = stream["duration"]
+        .as_str()
+        .or_else(|| v["format"]["duration"].as_str())
+        .and_then(|s| s.parse().ok());
+    let mut rotation = stream["tags"]["rotate"]
+        .as_str()
+        .and_then(|s| s.parse::<i32>().ok())
+        .unwrap_or(0);
+    if let Some(list) = stream["side_data_list"].as_array() {
+        for sd in list {
+            if let Some(r) = sd["rotation"].as_i64() {
+                rotation = r as i32;
+            }
+        }
+    }
+    Ok(Probe {
+        width,
+        height,
+        fps,
+        frames,
+        duration_s,
+        rotation: rotation.rem_euclid(360),
+    })
+}
+
+/// A video file, decoded frame by frame.
+pub struct VideoFileSource {
+    info: SourceInfo,
+    child: Child,
+    stdout: ChildStdout,
+    times: Receiver<f64>,
+    stderr_thread: Option<JoinHandle<String>>,
+    next_index: u64,
+    fallback_dt: f64,
+    last_t: f64,
+}
+
+impl VideoFileSource {
+    pub fn open(path: &Path) -> Result<VideoFileSource> {
+        let probe = probe(path)?;
+        // ffmpeg auto-rotates, so a 90°/270° video comes out transposed.
+        let (width, height) = if probe.rotation % 180 == 90 {
+            (probe.height, probe.width)
+        } else {
+            (probe.width, probe.height)
+        };
+        let mut child = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-loglevel", "info", "-i"])
+            .arg(path)
+            .args(["-map", "0:v:0", "-an", "-sn", "-fps_mode", "passthrough"])
+            .args([
+                "-vf", "showinfo", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => anyhow!(SourceError::NoFfmpeg),
+                _ => anyhow!(e).context("starting ffmpeg"),
+            })?;
+        let stdout = child.stdout.take().context("ffmpeg stdout")?;
+        let stderr = child.stderr.take().context("ffmpeg stderr")?;
+        let (tx, rx) = channel();
+        // showinfo prints one line per frame with its pts_time; the rest of
+        // the log is kept for error messages.
+        let stderr_thread = std::thread::spawn(move || {
+            let mut tail = String::new();
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                if let Some(pos) = line.find("pts_time:") {
+                    let rest = &line[pos + 9..];
+                    let num = rest.split_whitespace().next().unwrap_or("");
+                    if let Ok(t) = num.parse::<f64>() {
+                        let _ = tx.send(t);
+                    }
+                } else if !line.contains("showinfo") {
+                    if tail.len() > 4000 {
+                        tail.clear();
+                    }
+                    tail.push_str(&line);
+                    tail.push('\n');
+                }
+            }
+            tail
+        });
+        let info = SourceInfo {
+            name: path.display().to_string(),
+            width,
+            height,
+            fps: probe.fps,
+            frames: probe.frames,
+            duration_s: probe.duration_s,
+        };
+        Ok(VideoFileSource {
+            info,
+            child,
+            stdout,
+            times: rx,
+            stderr_thread: Some(stderr_thread),
+            next_index: 0,
+            fallback_dt: 1.0 / probe.fps.max(1.0),
+            last_t: f64::NAN,
+        })
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let status = self.child.wait().context("waiting for ffmpeg")?;
+        let log = self
+            .stderr_thread
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        if !status.success() && self.next_index == 0 {
+            let line = log
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("ffmpeg failed")
+                .trim()
+                .to_string();
+            bail!(SourceError::NotVideo {
+                path: PathBuf::from(&self.info.name),
+                reason: line,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl FrameSource for VideoFileSource {
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool> {
+        frame.ensure_size(self.info.width, self.info.height);
+        let mut filled = 0;
+        while filled < frame.rgb.len() {
+            let n = self
+                .stdout
+                .read(&mut frame.rgb[filled..])
+                .context("reading decoded frames from ffmpeg")?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        if filled < frame.rgb.len() {
+            self.finish()?;
+            return Ok(false);
+        }
+        frame.update_luma_from_rgb();
+        // The timestamp line is printed before the frame is written, but
+        // allow a short wait in case stderr is behind.
+        let t = self
+            .times
+            .recv_timeout(std::time::Duration::from_secs(2))
+            .ok()
+            .filter(|t| t.is_finite());
+        let t = match t {
+            Some(t) if !(t <= self.last_t) => t,
+            // Missing or non-increasing timestamps: step by the nominal rate.
+            _ if self.last_t.is_finite() => self.last_t + self.fallback_dt,
+            _ => 0.0,
+        };
+        self.last_t = t;
+        frame.timestamp_s = t;
+        frame.index = self.next_index;
+        self.next_index += 1;
+        Ok(true)
+    }
+}
+
+impl Drop for VideoFileSource {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_strings() {
+        assert_eq!(parse_rate("30/1"), Some(30.0));
+        assert!((parse_rate("30000/1001").unwrap() - 29.97).abs() < 0.01);
+        assert_eq!(parse_rate("0/0"), None);
+    }
+
+    #[test]
+    fn user_errors_are_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.mp4");
+        let e = VideoFileSource::open(&missing).err().unwrap().to_string();
+        assert!(e.contains("no such file"), "{e}");
+        let e = VideoFileSource::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("directory"), "{e}");
+        let empty = dir.path().join("empty.mp4");
+        std::fs::write(&empty, b"").unwrap();
+        let e = VideoFileSource::open(&empty).err().unwrap().to_string();
+        assert!(e.contains("empty"), "{e}");
+        let text = dir.path().join("notes.mp4");
+        std::fs::write(&text, b"this is not a video at all").unwrap();
+        let e = VideoFileSource::open(&text).err().unwrap().to_string();
+        assert!(e.contains("not a readable video"), "{e}");
+    }
+
+    /// Decodes a variable-frame-rate clip made by ffmpeg itself and checks
+    /// that real timestamps come through.
+    #[test]
+    fn variable_frame_rate_timestamps_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vfr.mkv");
+        // testsrc at 30 fps, then keep frames with uneven spacing.
+        let status = Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=64x48:rate=30:duration=2",
+            ])
+            .args([
+                "-vf",
+                "select='not(mod(n\\,3))+eq(mod(n\\,3)\\,1)'",
+                "-fps_mode",
+                "vfr",
+            ])
+            .args(["-c:v", "ffv1"])
+            .arg(&path)
+            .status()
+            .expect("ffmpeg runs");
+        assert!(status.success());
+        let mut src = VideoFileSource::open(&path).unwrap();
+        assert_eq!((src.info().width, src.info().height), (64, 48));
+        let mut f = Frame::default();
+        let mut times = Vec::new();
+        while src.next_frame(&mut f).unwrap() {
+            times.push(f.timestamp_s);
+        }
+        // Frames 0,1,3,4,6,7,...: gaps of 1/30 and 2/30 s alternate.
+        assert!(times.len() >= 38 && times.len() <= 42, "{}", times.len());
+        let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            gaps.iter().any(|g| (g - 2.0 / 30.0).abs() < 0.005),
+            "{gaps:?}"
+        );
+        assert!(
+            gaps.iter().any(|g| (g - 1.0 / 30.0).abs() < 0.005),
+            "{gaps:?}"
+        );
+    }
+}
