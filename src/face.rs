@@ -842,6 +842,22 @@ mod tests {
     }
 
     #[test]
+    fn input_tensors_are_reused() {
+        let mut t = FaceTracker::new().unwrap();
+        let f = astronaut();
+        t.track(&f).unwrap();
+        let (det, lm) = (
+            Arc::as_ptr(&t.detector.input),
+            Arc::as_ptr(&t.landmarker.input),
+        );
+        t.reset();
+        t.track(&f).unwrap();
+        t.track(&f).unwrap();
+        assert_eq!(Arc::as_ptr(&t.detector.input), det);
+        assert_eq!(Arc::as_ptr(&t.landmarker.input), lm);
+    }
+
+    #[test]
     fn malformed_frames_are_errors() {
         let mut t = FaceTracker::new().unwrap();
         let mut short = frame_from_rgb(64, 64, vec![0; 64 * 64 * 3]);
