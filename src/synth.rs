@@ -184,8 +184,10 @@ pub struct SynthSpec {
     pub crf: u32,
     /// Face photo to animate; `None` = the embedded astronaut portrait.
     pub photo: Option<PathBuf>,
-    /// Face geometry on the photo, in photo pixels; `None` = located
-    /// automatically (hand-measured values for the embedded photo).
+    /// Face geometry on the photo, in photo pixels; `None` = located with
+    /// the FaceMesh tracker (about 0.3 s; for the embedded photo the
+    /// hand-measured [`FaceGeometry::astronaut_fallback`] is used if the
+    /// tracker fails). Tests set it to skip the tracker.
     pub geometry: Option<FaceGeometry>,
 }
 
