@@ -14,7 +14,9 @@ use crate::face::FaceTracker;
 use crate::frame::{Frame, FrameSource, SourceInfo};
 use crate::motion::{MotionAnalyzer, MotionSample};
 use crate::regions::{Region, RegionLayout, Side, Similarity, eye_aperture};
-use crate::spectral::{SpectralConfig, Spectrum, WindowSpectrum, resample_uniform, window_starts};
+use crate::spectral::{
+    SpectralConfig, Spectrum, UniformGrid, WindowSpectrum, resample_uniform, window_starts,
+};
 
 /// The JSON schema name written into every analysis.
 pub const SCHEMA: &str = "twitchscope.analysis/1";
@@ -395,8 +397,15 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
     let mut resample = |get: &dyn Fn(&MotionSample) -> f32, fill: f32| -> Vec<f32> {
         values.clear();
         values.extend(valid.iter().map(|s| get(s)));
+        let grid = UniformGrid {
+            t0,
+            rate,
+            n,
+            max_gap_s: max_gap,
+            fill,
+        };
         let mut out = Vec::new();
-        resample_uniform(&times, &values, t0, rate, n, max_gap, fill, &mut out);
+        resample_uniform(&times, &values, &grid, &mut out);
         out
     };
     for s in 0..2 {

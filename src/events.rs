@@ -509,7 +509,7 @@ impl Detector<'_> {
         self.eye_closure(side, range, &mut x);
         let base = x.iter().copied().fold(f32::INFINITY, f32::min);
         let peak = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        if !(peak > base) {
+        if peak <= base {
             return 0.0;
         }
         let half = base + 0.5 * (peak - base);
@@ -705,12 +705,12 @@ impl Detector<'_> {
         let mut ws = WindowSpectrum::default();
         // Per side and window: band power, peak share, peak frequency.
         let mut table = [Vec::new(), Vec::new()];
-        for s in 0..2 {
+        let mut wu = WindowSpectrum::default();
+        for (s, rows) in table.iter_mut().enumerate() {
             for &k in &starts {
                 spectrum.compute(&self.signals.vy[s][lo][k..k + len], &mut ws);
-                let mut wu = WindowSpectrum::default();
                 spectrum.compute(&self.signals.vy[s][up][k..k + len], &mut wu);
-                table[s].push((ws.band_power, ws.peak_share, ws.dominant_hz, wu.band_power));
+                rows.push((ws.band_power, ws.peak_share, ws.dominant_hz, wu.band_power));
             }
         }
         let mut scratch = Vec::new();

@@ -274,7 +274,7 @@ impl FrameSource for VideoFileSource {
             .ok()
             .filter(|t| t.is_finite());
         let t = match t {
-            Some(t) if !(t <= self.last_t) => t,
+            Some(t) if self.last_t.is_nan() || t > self.last_t => t,
             // Missing or non-increasing timestamps: step by the nominal rate.
             _ if self.last_t.is_finite() => self.last_t + self.fallback_dt,
             _ => 0.0,

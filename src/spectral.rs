@@ -9,19 +9,27 @@ use std::sync::Arc;
 use realfft::num_complex::Complex32;
 use realfft::{RealFftPlanner, RealToComplex};
 
-/// Resamples `(t, value)` samples with uneven timestamps onto a uniform grid
-/// starting at `t0` with step `1/rate`, by linear interpolation. Gaps longer
-/// than `max_gap_s` (face lost, dropped frames) are filled with `fill`.
-pub fn resample_uniform(
-    times: &[f64],
-    values: &[f32],
-    t0: f64,
-    rate: f64,
-    n_out: usize,
-    max_gap_s: f64,
-    fill: f32,
-    out: &mut Vec<f32>,
-) {
+/// A uniform time grid: `n` samples from `t0` at `rate` Hz. Gaps in the
+/// input longer than `max_gap_s` (face lost, dropped frames) become `fill`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UniformGrid {
+    pub t0: f64,
+    pub rate: f64,
+    pub n: usize,
+    pub max_gap_s: f64,
+    pub fill: f32,
+}
+
+/// Resamples `(t, value)` samples with uneven timestamps onto `grid` by
+/// linear interpolation.
+pub fn resample_uniform(times: &[f64], values: &[f32], grid: &UniformGrid, out: &mut Vec<f32>) {
+    let UniformGrid {
+        t0,
+        rate,
+        n: n_out,
+        max_gap_s,
+        fill,
+    } = *grid;
     out.clear();
     out.reserve(n_out);
     let mut j = 0usize;
@@ -102,8 +110,8 @@ pub struct WindowSpectrum {
     pub band_power: f32,
     /// Frequency of the largest in-band peak (parabolic interpolation), Hz.
     pub dominant_hz: f32,
-    /// Share of the band's power that sits within ±1 bin of the peak: near
-    /// 1 for a clean rhythm, small for broadband noise.
+    /// Share of the band's power that sits in the main lobe of the peak:
+    /// near 1 for a clean rhythm, small for broadband noise.
     pub peak_share: f32,
 }
 
@@ -209,7 +217,9 @@ impl Spectrum {
         }
         out.dominant_hz =
             ((best as f32 + delta) as f64 * self.rate / self.input.len() as f64) as f32;
-        let near: f32 = out.power[best.saturating_sub(1)..=(best + 1).min(out.power.len() - 1)]
+        // A Hann window's main lobe spans ±2 bins of the unpadded length.
+        let lobe = (2 * self.input.len()).div_ceil(n.max(1));
+        let near: f32 = out.power[best.saturating_sub(lobe).max(lo)..=(best + lobe).min(hi)]
             .iter()
             .sum();
         out.peak_share = if total > 0.0 {
@@ -268,7 +278,7 @@ mod tests {
                 "{f} Hz -> {}",
                 out.dominant_hz
             );
-            assert!(out.peak_share > 0.3, "clean tone share {}", out.peak_share);
+            assert!(out.peak_share > 0.8, "clean tone share {}", out.peak_share);
         }
     }
 
@@ -282,6 +292,21 @@ mod tests {
         s.compute(&sine(5.0, 30.0, 64, 2.0), &mut b);
         s.compute(&sine(0.5, 30.0, 64, 2.0), &mut c);
         assert!((b.band_power / a.band_power - 4.0).abs() < 0.05);
+        // Noise spreads its power: a small share in any one lobe.
+        let mut state = 7u32;
+        let noise: Vec<f32> = (0..256)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect();
+        let mut long = Spectrum::new(256, 256, 30.0, (2.0, 12.0));
+        let mut d = WindowSpectrum::default();
+        long.compute(&noise, &mut d);
+        assert!(d.peak_share < 0.3, "noise share {}", d.peak_share);
+        let mut e = WindowSpectrum::default();
+        long.compute(&sine(6.0, 30.0, 256, 0.2), &mut e);
+        assert!(e.peak_share > 0.9, "tone share {}", e.peak_share);
         assert!(c.band_power < 0.05 * b.band_power);
     }
 
@@ -294,7 +319,14 @@ mod tests {
         }
         let values: Vec<f32> = times.iter().map(|&t| (3.0 * t + 1.0) as f32).collect();
         let mut out = Vec::new();
-        resample_uniform(&times, &values, 0.0, 30.0, 60, 0.5, f32::NAN, &mut out);
+        let grid = UniformGrid {
+            t0: 0.0,
+            rate: 30.0,
+            n: 60,
+            max_gap_s: 0.5,
+            fill: f32::NAN,
+        };
+        resample_uniform(&times, &values, &grid, &mut out);
         for (k, v) in out.iter().enumerate() {
             let t = k as f64 / 30.0;
             assert!((*v as f64 - (3.0 * t + 1.0)).abs() < 1e-4, "k={k}");
@@ -306,7 +338,14 @@ mod tests {
         let times = [0.0, 0.1, 2.0, 2.1];
         let values = [1.0, 1.0, 5.0, 5.0];
         let mut out = Vec::new();
-        resample_uniform(&times, &values, 0.0, 10.0, 22, 0.5, -1.0, &mut out);
+        let grid = UniformGrid {
+            t0: 0.0,
+            rate: 10.0,
+            n: 22,
+            max_gap_s: 0.5,
+            fill: -1.0,
+        };
+        resample_uniform(&times, &values, &grid, &mut out);
         assert_eq!(out[1], 1.0);
         assert_eq!(out[10], -1.0);
         assert_eq!(out[21], 5.0);
