@@ -160,6 +160,9 @@ pub struct EventConfig {
     pub narrowed_fraction: f32,
     /// Activity (z) that makes a region count as involved.
     pub z_region: f32,
+    /// Shortest event, seconds: even the fastest twitch takes ~0.1 s, so a
+    /// one-frame blip is noise (a compression artefact, a dropped frame).
+    pub min_event_s: f64,
     /// Myokymia: shortest ripple episode, seconds.
     pub myokymia_min_s: f64,
     /// Spasm band, Hz.
@@ -175,9 +178,10 @@ impl Default for EventConfig {
             symmetry_ratio: 0.35,
             blink_max_s: 0.7,
             tonic_min_s: 0.8,
+            min_event_s: 0.1,
             narrowed_fraction: 0.6,
             z_region: 6.0,
-            myokymia_min_s: 2.0,
+            myokymia_min_s: 3.0,
             band: (2.0, 12.0),
         }
     }
@@ -194,6 +198,9 @@ struct Scored {
     /// `[side]` resting aperture (median), NaN if never measured.
     rest_aperture: [f32; 2],
 }
+
+/// Band power over the noise floor that a lower-lid ripple needs (6 dB).
+const MYOKYMIA_SNR: f32 = 4.0;
 
 /// Minimum noise scale per signal, so a perfectly clean synthetic video
 /// (or a frozen frame) cannot turn a rounding error into a huge z.
@@ -364,7 +371,11 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
 
     let myokymia = detector.myokymia_episodes();
     let mut events = Vec::new();
+    let min_len = (config.min_event_s * signals.rate).round().max(1.0) as usize;
     for seg in segments(&union, gap) {
+        if seg.1 - seg.0 < min_len {
+            continue;
+        }
         let e = [0, 1].map(|s| energy(&sc.eye[s], seg, config.z_off));
         let (strong, weak) = if e[0] >= e[1] { (0, 1) } else { (1, 0) };
         if e[strong] <= 0.0 {
@@ -396,9 +407,19 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
             events.push(ev);
         }
     }
-    for m in &myokymia {
-        events.push(detector.myokymia_event(m));
-    }
+    // A ripple that overlaps a real closure of the same eye (a tonic spasm
+    // relaxing, a clonic burst) is part of that spasm, not myokymia.
+    let ripples: Vec<Event> = myokymia
+        .iter()
+        .filter(|m| {
+            let (t0, t1) = (detector.t(m.range.0), detector.t(m.range.1));
+            !events
+                .iter()
+                .any(|e| e.is_spasm() && e.side.involves(m.side) && e.start_s < t1 && e.end_s > t0)
+        })
+        .map(|m| detector.myokymia_event(m))
+        .collect();
+    events.extend(ripples);
     events.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     events
 }
@@ -715,21 +736,34 @@ impl Detector<'_> {
         }
         let mut scratch = Vec::new();
         for s in 0..2 {
-            let powers: Vec<f32> = table[s].iter().map(|w| w.0).collect();
-            let (med, sigma) = robust_stats(&powers, &mut scratch);
+            // Noise floor of lower-lid band power: the 10th percentile over
+            // both sides (ripple episodes can fill half of one side's
+            // recording, so its own median is no floor).
+            scratch.clear();
+            scratch.extend(table.iter().flatten().map(|w| w.0));
+            let q = scratch.len() / 10;
+            let floor = *scratch.select_nth_unstable_by(q, |a, b| a.total_cmp(b)).1;
             let other: Vec<f32> = table[1 - s].iter().map(|w| w.0).collect();
+            let eye_open: Vec<bool> = starts
+                .iter()
+                .map(|&k| {
+                    let d = &self.sc.deform[s][up][k..k + len];
+                    d.iter().sum::<f32>() / (len as f32) < self.config.z_off
+                })
+                .collect();
             let flags: Vec<bool> = table[s]
                 .iter()
                 .enumerate()
                 .map(|(i, w)| {
-                    let z = (w.0 - med) / sigma.max(1e-6 * med.max(1e-9));
-                    // Strong, narrow-band, stronger than the other lower lid
-                    // and than its own upper lid (a blink or closure moves
-                    // the upper lid most).
-                    z >= self.config.z_on
-                        && w.1 >= 0.35
+                    // Well above the floor, narrow-band, stronger than the
+                    // other lower lid and than its own upper lid, with the
+                    // eye open (a blink or closure moves the upper lid most
+                    // and narrows the eye).
+                    w.0 >= MYOKYMIA_SNR * floor
+                        && w.1 >= 0.6
                         && w.0 >= 4.0 * other[i]
-                        && w.0 >= 1.5 * w.3
+                        && w.0 >= 3.0 * w.3
+                        && eye_open[i]
                 })
                 .collect();
             let min_windows = ((self.config.myokymia_min_s - 2.0) * rate / hop as f64)

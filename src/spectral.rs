@@ -237,16 +237,24 @@ pub fn window_starts(n: usize, len: usize, hop: usize) -> impl Iterator<Item = u
     (0..count).map(move |k| k * hop)
 }
 
-/// Median of a slice (copied into `scratch`). NaN-free input expected.
+/// Median of the finite values of a slice (copied into `scratch`); the mean
+/// of the two middle values for an even count, 0 for none.
 pub fn median(values: &[f32], scratch: &mut Vec<f32>) -> f32 {
     scratch.clear();
     scratch.extend(values.iter().copied().filter(|v| v.is_finite()));
-    if scratch.is_empty() {
+    let n = scratch.len();
+    if n == 0 {
         return 0.0;
     }
-    let mid = scratch.len() / 2;
-    let (_, m, _) = scratch.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
-    *m
+    let mid = n / 2;
+    let (lower, m, _) = scratch.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
+    let upper = *m;
+    if n % 2 == 1 {
+        upper
+    } else {
+        let below = lower.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        0.5 * (below + upper)
+    }
 }
 
 /// Robust location and scale: median and 1.4826 × MAD.
@@ -366,6 +374,15 @@ mod tests {
         let v: Vec<usize> = window_starts(100, 60, 15).collect();
         assert_eq!(v, vec![0, 15, 30]);
         assert_eq!(window_starts(10, 60, 15).count(), 0);
+    }
+
+    #[test]
+    fn median_of_even_and_odd_counts() {
+        let mut scratch = Vec::new();
+        assert_eq!(median(&[5.0, 7.0], &mut scratch), 6.0);
+        assert_eq!(median(&[3.0, 9.0, 1.0], &mut scratch), 3.0);
+        assert_eq!(median(&[f32::NAN, 2.0, 4.0, 8.0, 6.0], &mut scratch), 5.0);
+        assert_eq!(median(&[], &mut scratch), 0.0);
     }
 
     #[test]
