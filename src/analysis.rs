@@ -6,7 +6,11 @@
 //! (resampling → spectra → events → laterality) that turns samples into the
 //! analysis. A live view and a replay run the same two pieces.
 
-use anyhow::Result;
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_events};
@@ -76,26 +80,73 @@ impl AnalysisConfig {
 /// Shortest recording that can be analysed, seconds (a few spectral windows).
 pub const MIN_DURATION_S: f64 = 3.0;
 
-/// What the engine saw in one frame (for live views).
+/// What the engine measured in one frame (for live views).
 #[derive(Clone, Debug, Default)]
 pub struct FrameReport {
+    pub index: u64,
     pub sample: MotionSample,
     /// Image → canonical transform when a face is tracked.
     pub pose: Option<Similarity>,
-    /// Whether landmarks were refreshed in this frame.
-    pub landmarks_updated: bool,
 }
 
-/// Streaming part of the engine.
-pub struct Engine {
-    config: AnalysisConfig,
-    tracker: FaceTracker,
-    motion: Option<MotionAnalyzer>,
+/// A frame sent to the face worker, and the buffers it hands back.
+struct FaceJob {
+    frame: Frame,
+    points: Vec<[f32; 3]>,
+}
+
+struct FaceResult {
+    frame: Frame,
+    points: Vec<[f32; 3]>,
+    found: bool,
+    error: Option<String>,
+}
+
+/// A face observation at a landmark frame, already in canonical terms.
+#[derive(Clone, Copy, Debug)]
+struct PoseKey {
+    t: f64,
     pose: Option<Similarity>,
     aperture: [f32; 2],
-    last_landmark_t: f64,
+}
+
+/// A decoded frame waiting for the landmark result that follows it.
+struct Pending {
+    index: u64,
+    t: f64,
+    width: usize,
+    height: usize,
+    luma: Vec<u8>,
+}
+
+/// Frames a landmark job may wait in the queue to the worker; beyond that
+/// the reader waits (offline) so memory stays bounded.
+const FACE_QUEUE: usize = 3;
+
+/// The streaming engine: face → regions → motion, frame by frame.
+///
+/// Landmarks are the costly step, so a worker thread runs the face model
+/// on every few frames while this thread measures motion on every frame.
+/// Each frame's pose is interpolated between the landmark frames around it,
+/// so results come out a few frames behind the input, in order.
+pub struct Engine {
+    config: AnalysisConfig,
+    jobs: Option<SyncSender<FaceJob>>,
+    results: Receiver<FaceResult>,
+    worker: Option<JoinHandle<()>>,
+    jobs_in_flight: usize,
+    spare_frames: Vec<Frame>,
+    spare_points: Vec<Vec<[f32; 3]>>,
+    spare_luma: Vec<Vec<u8>>,
+    pending: VecDeque<Pending>,
+    motion: Option<MotionAnalyzer>,
+    /// Last two landmark observations (older, newer).
+    keys: VecDeque<PoseKey>,
+    smoothed: Option<Similarity>,
+    last_job_t: f64,
     face_frames: u64,
-    frames: u64,
+    frames_in: u64,
+    frames_out: u64,
     samples: Vec<MotionSample>,
     fit_scratch: Vec<[f32; 2]>,
 }
@@ -103,15 +154,51 @@ pub struct Engine {
 impl Engine {
     pub fn new(config: AnalysisConfig) -> Result<Engine> {
         config.validate().map_err(anyhow::Error::msg)?;
+        let mut tracker = FaceTracker::new()?;
+        let (job_tx, job_rx) = sync_channel::<FaceJob>(FACE_QUEUE);
+        let (res_tx, res_rx) = channel::<FaceResult>();
+        let worker = std::thread::Builder::new()
+            .name("face".into())
+            .spawn(move || {
+                for mut job in job_rx {
+                    let (found, error) = match tracker.track(&job.frame) {
+                        Ok(Some(lm)) => {
+                            job.points.clear();
+                            job.points.extend_from_slice(&lm.points);
+                            (true, None)
+                        }
+                        Ok(None) => (false, None),
+                        Err(e) => (false, Some(format!("{e:#}"))),
+                    };
+                    let result = FaceResult {
+                        frame: job.frame,
+                        points: job.points,
+                        found,
+                        error,
+                    };
+                    if res_tx.send(result).is_err() {
+                        break;
+                    }
+                }
+            })
+            .context("starting the face worker thread")?;
         Ok(Engine {
             config,
-            tracker: FaceTracker::new()?,
+            jobs: Some(job_tx),
+            results: res_rx,
+            worker: Some(worker),
+            jobs_in_flight: 0,
+            spare_frames: Vec::new(),
+            spare_points: Vec::new(),
+            spare_luma: Vec::new(),
+            pending: VecDeque::new(),
             motion: None,
-            pose: None,
-            aperture: [f32::NAN; 2],
-            last_landmark_t: f64::NEG_INFINITY,
+            keys: VecDeque::with_capacity(3),
+            smoothed: None,
+            last_job_t: f64::NEG_INFINITY,
             face_frames: 0,
-            frames: 0,
+            frames_in: 0,
+            frames_out: 0,
             samples: Vec::new(),
             fit_scratch: Vec::with_capacity(32),
         })
@@ -125,90 +212,230 @@ impl Engine {
         self.motion.as_ref().map(|m| m.layout())
     }
 
+    /// Every frame's measurements so far, in order.
     pub fn samples(&self) -> &[MotionSample] {
         &self.samples
     }
 
+    /// Frames pushed in.
     pub fn frames_seen(&self) -> u64 {
-        self.frames
+        self.frames_in
     }
 
-    /// Fraction of frames in which a face was measured.
+    /// Fraction of the measured frames in which a face was tracked.
     pub fn face_visible_fraction(&self) -> f64 {
-        if self.frames == 0 {
+        if self.frames_out == 0 {
             0.0
         } else {
-            self.face_frames as f64 / self.frames as f64
+            self.face_frames as f64 / self.frames_out as f64
         }
     }
 
-    /// Processes one frame.
-    pub fn push_frame(&mut self, frame: &Frame) -> Result<FrameReport> {
-        self.frames += 1;
+    /// Feeds one frame. Returns the reports of the frames that became ready
+    /// (usually a few frames behind).
+    pub fn push_frame(&mut self, frame: &Frame, ready: &mut Vec<FrameReport>) -> Result<()> {
+        self.frames_in += 1;
         let t = frame.timestamp_s;
-        let due =
-            self.pose.is_none() || t - self.last_landmark_t >= 0.999 / self.config.landmark_hz;
-        let mut landmarks_updated = false;
-        if due {
-            self.last_landmark_t = t;
-            match self.tracker.track(frame)? {
-                Some(lm) => {
-                    landmarks_updated = true;
-                    if self.motion.is_none() {
-                        if let Some(layout) = RegionLayout::from_reference(&lm.points) {
-                            self.motion = Some(MotionAnalyzer::new(layout));
-                        }
-                    }
-                    if let Some(motion) = &self.motion {
-                        if let Some(fit) =
-                            motion.layout().fit_pose(&lm.points, &mut self.fit_scratch)
-                        {
-                            // Light smoothing: landmark jitter must not become
-                            // motion, yet the pose must follow the head.
-                            match &mut self.pose {
-                                Some(p) => p.blend_towards(&fit, 0.6),
-                                None => self.pose = Some(fit),
-                            }
-                        }
-                    }
-                    self.aperture = [
-                        eye_aperture(&lm.points, Side::Left),
-                        eye_aperture(&lm.points, Side::Right),
-                    ];
+        let mut luma = self.spare_luma.pop().unwrap_or_default();
+        luma.clear();
+        luma.extend_from_slice(&frame.luma);
+        self.pending.push_back(Pending {
+            index: frame.index,
+            t,
+            width: frame.width,
+            height: frame.height,
+            luma,
+        });
+        if t - self.last_job_t >= 0.999 / self.config.landmark_hz {
+            self.last_job_t = t;
+            let mut copy = self.spare_frames.pop().unwrap_or_default();
+            copy.ensure_size(frame.width, frame.height);
+            copy.rgb.copy_from_slice(&frame.rgb);
+            copy.timestamp_s = t;
+            copy.index = frame.index;
+            let points = self.spare_points.pop().unwrap_or_default();
+            // Keep the queue bounded: collect finished work before sending.
+            while self.jobs_in_flight >= FACE_QUEUE {
+                self.receive(true, ready)?;
+            }
+            let jobs = self.jobs.as_ref().context("engine already finished")?;
+            jobs.send(FaceJob {
+                frame: copy,
+                points,
+            })
+            .map_err(|_| anyhow::anyhow!("the face worker stopped"))?;
+            self.jobs_in_flight += 1;
+        }
+        self.receive(false, ready)
+    }
+
+    /// Ends the stream: waits for the worker and measures every frame left.
+    pub fn finish(&mut self, ready: &mut Vec<FrameReport>) -> Result<()> {
+        while self.jobs_in_flight > 0 {
+            self.receive(true, ready)?;
+        }
+        self.jobs = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+        while !self.pending.is_empty() {
+            self.measure_front(ready);
+        }
+        Ok(())
+    }
+
+    /// Takes landmark results (waiting for one if `block`) and measures the
+    /// frames they cover.
+    fn receive(&mut self, block: bool, ready: &mut Vec<FrameReport>) -> Result<()> {
+        loop {
+            let result = if block {
+                match self.results.recv() {
+                    Ok(r) => r,
+                    Err(_) => anyhow::bail!("the face worker stopped"),
                 }
-                None => {
-                    self.pose = None;
-                    self.aperture = [f32::NAN; 2];
+            } else {
+                match self.results.try_recv() {
+                    Ok(r) => r,
+                    Err(TryRecvError::Empty) => return Ok(()),
+                    Err(TryRecvError::Disconnected) => anyhow::bail!("the face worker stopped"),
                 }
+            };
+            self.jobs_in_flight -= 1;
+            if let Some(e) = result.error {
+                anyhow::bail!("face model failed: {e}");
+            }
+            self.add_key(&result);
+            self.spare_frames.push(result.frame);
+            self.spare_points.push(result.points);
+            // Every frame up to this landmark frame now has its pose bracket.
+            let t_key = self.keys.back().map(|k| k.t).unwrap_or(f64::NEG_INFINITY);
+            while self.pending.front().is_some_and(|p| p.t <= t_key) {
+                self.measure_front(ready);
+            }
+            if block {
+                return Ok(());
             }
         }
+    }
+
+    fn add_key(&mut self, result: &FaceResult) {
+        let t = result.frame.timestamp_s;
+        let mut key = PoseKey {
+            t,
+            pose: None,
+            aperture: [f32::NAN; 2],
+        };
+        if result.found {
+            if self.motion.is_none() {
+                if let Some(layout) = RegionLayout::from_reference(&result.points) {
+                    self.motion = Some(MotionAnalyzer::new(layout));
+                }
+            }
+            if let Some(motion) = &self.motion {
+                if let Some(fit) = motion
+                    .layout()
+                    .fit_pose(&result.points, &mut self.fit_scratch)
+                {
+                    // Light smoothing: landmark jitter must not become
+                    // motion, yet the pose must follow the head.
+                    let pose = match &mut self.smoothed {
+                        Some(p) => {
+                            p.blend_towards(&fit, 0.6);
+                            *p
+                        }
+                        None => {
+                            self.smoothed = Some(fit);
+                            fit
+                        }
+                    };
+                    key.pose = Some(pose);
+                }
+            }
+            key.aperture = [
+                eye_aperture(&result.points, Side::Left),
+                eye_aperture(&result.points, Side::Right),
+            ];
+        } else {
+            self.smoothed = None;
+        }
+        if self.keys.len() == 2 {
+            self.keys.pop_front();
+        }
+        self.keys.push_back(key);
+    }
+
+    /// Pose and aperture at time `t` from the landmark frames around it.
+    fn pose_at(&self, t: f64) -> (Option<Similarity>, [f32; 2]) {
+        let (a, b) = match (self.keys.front(), self.keys.back()) {
+            (Some(a), Some(b)) => (a, b),
+            _ => return (None, [f32::NAN; 2]),
+        };
+        let (first, second) = if t <= a.t || self.keys.len() == 1 {
+            (a, a)
+        } else if t >= b.t {
+            (b, b)
+        } else {
+            (a, b)
+        };
+        let f = if second.t > first.t {
+            ((t - first.t) / (second.t - first.t)) as f32
+        } else {
+            0.0
+        };
+        let lerp = |x: f32, y: f32| x + f * (y - x);
+        let aperture = [
+            lerp(first.aperture[0], second.aperture[0]),
+            lerp(first.aperture[1], second.aperture[1]),
+        ];
+        let pose = match (first.pose, second.pose) {
+            (Some(p), Some(q)) => Some(Similarity {
+                a: lerp(p.a, q.a),
+                b: lerp(p.b, q.b),
+                tx: lerp(p.tx, q.tx),
+                ty: lerp(p.ty, q.ty),
+            }),
+            (p, q) => p.or(q),
+        };
+        (pose, aperture)
+    }
+
+    fn measure_front(&mut self, ready: &mut Vec<FrameReport>) {
+        let Some(p) = self.pending.pop_front() else {
+            return;
+        };
+        let (pose, aperture) = self.pose_at(p.t);
         let sample = match &mut self.motion {
             Some(m) => {
-                let mut s = m.process(
-                    &frame.luma,
-                    frame.width,
-                    frame.height,
-                    t,
-                    self.pose.as_ref(),
-                );
-                s.aperture = self.aperture;
+                let mut s = m.process(&p.luma, p.width, p.height, p.t, pose.as_ref());
+                s.aperture = aperture;
                 s
             }
             None => MotionSample {
-                t,
+                t: p.t,
                 aperture: [f32::NAN; 2],
                 ..MotionSample::default()
             },
         };
-        if self.pose.is_some() {
+        self.frames_out += 1;
+        if pose.is_some() && self.motion.is_some() {
             self.face_frames += 1;
         }
         self.samples.push(sample);
-        Ok(FrameReport {
+        self.spare_luma.push(p.luma);
+        ready.push(FrameReport {
+            index: p.index,
             sample,
-            pose: self.pose,
-            landmarks_updated,
-        })
+            pose,
+        });
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
     }
 }
 
@@ -221,10 +448,13 @@ pub fn analyze_source(
 ) -> Result<Analysis> {
     let mut engine = Engine::new(config.clone())?;
     let mut frame = Frame::default();
+    let mut ready = Vec::new();
     while source.next_frame(&mut frame)? {
-        engine.push_frame(&frame)?;
+        ready.clear();
+        engine.push_frame(&frame, &mut ready)?;
         progress(engine.frames_seen());
     }
+    engine.finish(&mut ready)?;
     let info = source.info().clone();
     let frames = engine.frames_seen();
     let duration = engine

@@ -90,6 +90,15 @@ enum Command {
         /// H.264 constant rate factor (higher = more compression).
         #[arg(long, default_value_t = 23)]
         crf: u32,
+        /// Head motion: 0 = still, 1 = natural sway, more = restless.
+        #[arg(long, default_value_t = 1.0)]
+        head_motion: f32,
+        /// Sensor noise, standard deviation in grey levels.
+        #[arg(long, default_value_t = 2.0)]
+        noise: f32,
+        /// Mains-light flicker amplitude (relative gain, e.g. 0.03).
+        #[arg(long, default_value_t = 0.0)]
+        flicker: f32,
         /// Output video; the truth JSON goes beside it as NAME.truth.json.
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -112,8 +121,36 @@ fn main() -> ExitCode {
             fps,
             seconds,
             crf,
+            head_motion,
+            noise,
+            flicker,
             out,
-        } => synth_cmd(&scenario, list, seed, fps, seconds, crf, out),
+        } => {
+            if list {
+                for name in synth::scenario_names() {
+                    println!("{name}");
+                }
+                Ok(())
+            } else {
+                scenario
+                    .parse::<Scenario>()
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .and_then(|scenario| {
+                        let spec = SynthSpec {
+                            scenario,
+                            seed,
+                            fps,
+                            seconds,
+                            crf,
+                            head_motion,
+                            noise_sigma: noise,
+                            flicker,
+                            ..SynthSpec::default()
+                        };
+                        synth_cmd(&spec, out)
+                    })
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -176,33 +213,16 @@ fn write_outputs(analysis: &Analysis, json: Option<&Path>, csv: Option<&Path>) -
     Ok(())
 }
 
-fn synth_cmd(
-    scenario: &str,
-    list: bool,
-    seed: u64,
-    fps: u32,
-    seconds: f64,
-    crf: u32,
-    out: Option<PathBuf>,
-) -> Result<()> {
-    if list {
-        for name in synth::scenario_names() {
-            println!("{name}");
-        }
-        return Ok(());
-    }
-    let scenario: Scenario = scenario.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let out =
-        out.unwrap_or_else(|| PathBuf::from(format!("{}_s{seed}_{fps}fps.mp4", scenario.name())));
-    let spec = SynthSpec {
-        scenario,
-        seed,
-        fps,
-        seconds,
-        crf,
-        ..SynthSpec::default()
-    };
-    let truth = synth::render(&spec, &out)?;
+fn synth_cmd(spec: &SynthSpec, out: Option<PathBuf>) -> Result<()> {
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "{}_s{}_{}fps.mp4",
+            spec.scenario.name(),
+            spec.seed,
+            spec.fps
+        ))
+    });
+    let truth = synth::render(spec, &out)?;
     let truth_path = out.with_extension("truth.json");
     synth::write_truth(&truth, &truth_path)?;
     println!(
