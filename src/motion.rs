@@ -14,11 +14,13 @@
 //! All buffers are allocated once per layout; the per-frame path allocates
 //! nothing.
 
+use serde::{Deserialize, Serialize};
+
 use crate::regions::{Rect, Region, RegionLayout, Side, Similarity};
 
 /// Motion of one region in one frame. Units are canonical pixels scaled to an
 /// interocular distance of 100 ("face units"), per second where a rate.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegionMotion {
     /// Texture-normalised residual speed (face units / s), always >= 0.
     pub speed: f32,
@@ -30,7 +32,7 @@ pub struct RegionMotion {
 }
 
 /// Everything measured in one frame.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MotionSample {
     pub t: f64,
     /// True when a face pose was available and the motion is meaningful.
