@@ -1,0 +1,136 @@
+//! The `twitchscope` binary as a user runs it: outputs on a real video, and
+//! one clear line (never a panic) for every mistake a user can make.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use twitchscope::synth::{self, Scenario, SynthSpec};
+
+fn twitchscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_twitchscope"))
+        .args(args)
+        .output()
+        .expect("run twitchscope")
+}
+
+/// Asserts a clean failure whose message contains `needle`.
+fn assert_user_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "should fail: {stderr}");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert!(stderr.contains(needle), "expected '{needle}' in: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line expected: {stderr}");
+}
+
+fn ffmpeg(args: &[&str], out: &Path) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(out)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+}
+
+#[test]
+fn bad_inputs_get_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+
+    assert_user_error(&twitchscope(&["analyze", p("missing.mp4").to_str().unwrap()]), "no such file");
+    assert_user_error(&twitchscope(&["analyze", dir.path().to_str().unwrap()]), "directory");
+
+    std::fs::write(p("empty.mp4"), b"").unwrap();
+    assert_user_error(&twitchscope(&["analyze", p("empty.mp4").to_str().unwrap()]), "empty");
+
+    std::fs::write(p("notes.mp4"), b"shopping list: eggs, milk").unwrap();
+    assert_user_error(
+        &twitchscope(&["analyze", p("notes.mp4").to_str().unwrap()]),
+        "not a readable video",
+    );
+
+    // A real video with no face in it.
+    ffmpeg(
+        &["-f", "lavfi", "-i", "testsrc=size=320x240:rate=30:duration=4", "-pix_fmt", "yuv420p"],
+        &p("noface.mp4"),
+    );
+    assert_user_error(&twitchscope(&["analyze", p("noface.mp4").to_str().unwrap()]), "no face");
+
+    // A face video too short to analyse.
+    let short = SynthSpec {
+        scenario: Scenario::RestBlinks,
+        seconds: 1.5,
+        ..SynthSpec::default()
+    };
+    synth::render(&short, &p("short.mp4")).unwrap();
+    assert_user_error(&twitchscope(&["analyze", p("short.mp4").to_str().unwrap()]), "too short");
+
+    // Settings a user can get wrong.
+    assert_user_error(
+        &twitchscope(&["analyze", p("short.mp4").to_str().unwrap(), "--hop", "0"]),
+        "hop",
+    );
+    assert_user_error(&twitchscope(&["synth", "--scenario", "sneezing"]), "sneezing");
+}
+
+#[test]
+fn analyze_writes_json_and_csv_in_the_documented_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("left.mp4");
+    let spec = SynthSpec {
+        scenario: Scenario::LeftClonicEye,
+        seed: 5,
+        seconds: 12.0,
+        ..SynthSpec::default()
+    };
+    synth::render(&spec, &video).unwrap();
+    let json = dir.path().join("a.json");
+    let csv = dir.path().join("csv");
+    let out = twitchscope(&[
+        "analyze",
+        video.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("LEFT"), "{stdout}");
+    assert!(stdout.contains("not a diagnosis"), "{stdout}");
+
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["schema"], "twitchscope.analysis/1");
+    for key in ["path", "fps", "frames", "duration_s", "width", "height"] {
+        assert!(!v["source"][key].is_null(), "source.{key}");
+    }
+    assert!(v["quality"]["face_visible_fraction"].as_f64().unwrap() > 0.9);
+    let s = &v["summary"];
+    assert_eq!(s["laterality"], "left");
+    assert!(s["dominant_freq_hz"].is_number());
+    for key in ["left", "right", "bilateral"] {
+        assert!(s["events_per_min"][key].is_number(), "events_per_min.{key}");
+    }
+    assert!(s["blinks_per_min"].is_number());
+    assert!(s["regions"]["left"].is_array() && s["regions"]["right"].is_array());
+    assert!(s["synkinesis"]["left"].is_boolean() && s["synkinesis"]["right"].is_boolean());
+    let events = v["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    for e in events {
+        for key in ["start_s", "end_s", "side", "kind", "regions", "amplitude"] {
+            assert!(!e[key].is_null(), "event.{key}");
+        }
+        assert!(e.get("freq_hz").is_some());
+    }
+    let w = &v["windows"][0];
+    for key in ["start_s", "end_s", "laterality", "band_power"] {
+        assert!(!w[key].is_null(), "window.{key}");
+    }
+    assert!(w["band_power"]["left"]["lower_lid"].is_number());
+
+    let events_csv = std::fs::read_to_string(csv.join("events.csv")).unwrap();
+    assert!(events_csv.starts_with("start_s,end_s,"));
+    assert_eq!(events_csv.lines().count(), events.len() + 1);
+    let windows_csv = std::fs::read_to_string(csv.join("windows.csv")).unwrap();
+    assert!(windows_csv.lines().next().unwrap().contains("left_lower_lid"));
+}
