@@ -38,7 +38,7 @@ pub struct AnalysisConfig {
 impl Default for AnalysisConfig {
     fn default() -> Self {
         AnalysisConfig {
-            landmark_hz: 15.0,
+            landmark_hz: 10.0,
             spectral: SpectralConfig::default(),
             events: EventConfig::default(),
         }

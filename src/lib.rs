@@ -9,6 +9,7 @@ pub mod face;
 pub mod frame;
 pub mod motion;
 pub mod regions;
+pub mod sample;
 pub mod source;
 pub mod spectral;
 pub mod synth;

@@ -28,7 +28,7 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct EngineArgs {
     /// Landmark refresh rate, Hz (motion is measured on every frame).
-    #[arg(long, default_value_t = 15.0)]
+    #[arg(long, default_value_t = 10.0)]
     landmark_hz: f64,
     /// Spectral window length, seconds.
     #[arg(long, default_value_t = 2.0)]
@@ -73,6 +73,15 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Analyse the embedded demo video (no camera or file needed).
+    Demo {
+        /// Write the analysis JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write events.csv and windows.csv into this directory.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
     /// Render a phantom test video with known ground truth.
     Synth {
         /// Scenario name (see --list).
@@ -114,6 +123,7 @@ fn main() -> ExitCode {
             csv,
             engine,
         } => analyze(&video, json.as_deref(), csv.as_deref(), &engine.config()),
+        Command::Demo { json, csv } => demo(json.as_deref(), csv.as_deref()),
         Command::Synth {
             scenario,
             list,
@@ -173,6 +183,12 @@ fn analyze(
     write_outputs(&analysis, json, csv)?;
     print!("{}", plain_summary(&analysis));
     Ok(())
+}
+
+fn demo(json: Option<&Path>, csv: Option<&Path>) -> Result<()> {
+    let path = twitchscope::sample::demo_video_path()?;
+    println!("Analysing the {}.", twitchscope::sample::DEMO_NAME);
+    analyze(&path, json, csv, &AnalysisConfig::default())
 }
 
 fn run_with_progress(source: &mut dyn FrameSource, config: &AnalysisConfig) -> Result<Analysis> {

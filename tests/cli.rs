@@ -19,7 +19,11 @@ fn assert_user_error(out: &Output, needle: &str) {
     assert!(!out.status.success(), "should fail: {stderr}");
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
     assert!(stderr.contains(needle), "expected '{needle}' in: {stderr}");
-    assert_eq!(stderr.trim().lines().count(), 1, "one line expected: {stderr}");
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one line expected: {stderr}"
+    );
 }
 
 fn ffmpeg(args: &[&str], out: &Path) {
@@ -37,11 +41,20 @@ fn bad_inputs_get_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let p = |name: &str| dir.path().join(name);
 
-    assert_user_error(&twitchscope(&["analyze", p("missing.mp4").to_str().unwrap()]), "no such file");
-    assert_user_error(&twitchscope(&["analyze", dir.path().to_str().unwrap()]), "directory");
+    assert_user_error(
+        &twitchscope(&["analyze", p("missing.mp4").to_str().unwrap()]),
+        "no such file",
+    );
+    assert_user_error(
+        &twitchscope(&["analyze", dir.path().to_str().unwrap()]),
+        "directory",
+    );
 
     std::fs::write(p("empty.mp4"), b"").unwrap();
-    assert_user_error(&twitchscope(&["analyze", p("empty.mp4").to_str().unwrap()]), "empty");
+    assert_user_error(
+        &twitchscope(&["analyze", p("empty.mp4").to_str().unwrap()]),
+        "empty",
+    );
 
     std::fs::write(p("notes.mp4"), b"shopping list: eggs, milk").unwrap();
     assert_user_error(
@@ -51,10 +64,20 @@ fn bad_inputs_get_one_clear_line() {
 
     // A real video with no face in it.
     ffmpeg(
-        &["-f", "lavfi", "-i", "testsrc=size=320x240:rate=30:duration=4", "-pix_fmt", "yuv420p"],
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=30:duration=4",
+            "-pix_fmt",
+            "yuv420p",
+        ],
         &p("noface.mp4"),
     );
-    assert_user_error(&twitchscope(&["analyze", p("noface.mp4").to_str().unwrap()]), "no face");
+    assert_user_error(
+        &twitchscope(&["analyze", p("noface.mp4").to_str().unwrap()]),
+        "no face",
+    );
 
     // A face video too short to analyse.
     let short = SynthSpec {
@@ -63,14 +86,20 @@ fn bad_inputs_get_one_clear_line() {
         ..SynthSpec::default()
     };
     synth::render(&short, &p("short.mp4")).unwrap();
-    assert_user_error(&twitchscope(&["analyze", p("short.mp4").to_str().unwrap()]), "too short");
+    assert_user_error(
+        &twitchscope(&["analyze", p("short.mp4").to_str().unwrap()]),
+        "too short",
+    );
 
     // Settings a user can get wrong.
     assert_user_error(
         &twitchscope(&["analyze", p("short.mp4").to_str().unwrap(), "--hop", "0"]),
         "hop",
     );
-    assert_user_error(&twitchscope(&["synth", "--scenario", "sneezing"]), "sneezing");
+    assert_user_error(
+        &twitchscope(&["synth", "--scenario", "sneezing"]),
+        "sneezing",
+    );
 }
 
 #[test]
@@ -95,7 +124,11 @@ fn analyze_writes_json_and_csv_in_the_documented_schema() {
         csv.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("LEFT"), "{stdout}");
     assert!(stdout.contains("not a diagnosis"), "{stdout}");
 
@@ -132,5 +165,11 @@ fn analyze_writes_json_and_csv_in_the_documented_schema() {
     assert!(events_csv.starts_with("start_s,end_s,"));
     assert_eq!(events_csv.lines().count(), events.len() + 1);
     let windows_csv = std::fs::read_to_string(csv.join("windows.csv")).unwrap();
-    assert!(windows_csv.lines().next().unwrap().contains("left_lower_lid"));
+    assert!(
+        windows_csv
+            .lines()
+            .next()
+            .unwrap()
+            .contains("left_lower_lid")
+    );
 }

@@ -84,16 +84,30 @@ fn check(spec: &SynthSpec) -> (Truth, Analysis) {
     let (truth, analysis) = render_and_analyze(spec);
     let (recall, precision) = score(&truth, &analysis);
     let name = spec.scenario.name();
-    assert!(recall >= 0.8, "{name}: recall {recall:.2}\n{:#?}", analysis.events);
-    assert!(precision >= 0.8, "{name}: precision {precision:.2}\n{:#?}", analysis.events);
+    assert!(
+        recall >= 0.8,
+        "{name}: recall {recall:.2}\n{:#?}",
+        analysis.events
+    );
+    assert!(
+        precision >= 0.8,
+        "{name}: precision {precision:.2}\n{:#?}",
+        analysis.events
+    );
     assert_eq!(
         analysis.summary.laterality.name(),
         truth.expected_laterality,
         "{name}: laterality"
     );
     if let Some(f) = true_frequency(&truth) {
-        let got = analysis.summary.dominant_freq_hz.expect("a dominant frequency");
-        assert!((got - f).abs() <= 0.75, "{name}: frequency {got:.2} vs {f:.2}");
+        let got = analysis
+            .summary
+            .dominant_freq_hz
+            .expect("a dominant frequency");
+        assert!(
+            (got - f).abs() <= 0.75,
+            "{name}: frequency {got:.2} vs {f:.2}"
+        );
     }
     assert!(analysis.quality.face_visible_fraction > 0.95);
     (truth, analysis)
@@ -129,7 +143,11 @@ fn left_myokymia_is_a_lower_lid_ripple() {
         .filter(|e| e.kind == EventKind::Myokymia)
         .collect();
     assert!(!ripples.is_empty(), "{:#?}", a.events);
-    assert!(ripples.iter().all(|e| e.regions.contains(&Region::LowerLid)));
+    assert!(
+        ripples
+            .iter()
+            .all(|e| e.regions.contains(&Region::LowerLid))
+    );
 }
 
 #[test]
@@ -147,7 +165,11 @@ fn bilateral_spasm_is_bilateral_not_blinks() {
 fn rest_blinks_are_counted_and_never_spasm() {
     let (truth, a) = check(&spec(Scenario::RestBlinks, 105));
     assert_eq!(a.summary.laterality, Laterality::None);
-    assert!(a.events.iter().all(|e| e.kind == EventKind::Blink), "{:#?}", a.events);
+    assert!(
+        a.events.iter().all(|e| e.kind == EventKind::Blink),
+        "{:#?}",
+        a.events
+    );
     let blinks = a.events.len() as i64;
     assert!(
         (blinks - truth.blinks.len() as i64).abs() <= 1,
