@@ -150,10 +150,13 @@ pub fn plain_summary(a: &Analysis) -> String {
         }
     }
     let spasms = a.events.iter().filter(|e| e.is_spasm()).count();
+    let blinks = a.events.len() - spasms;
+    let count = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let _ = writeln!(
         out,
-        "{spasms} spasm events, {} blinks.",
-        a.events.len() - spasms
+        "{}, {}.",
+        count(spasms, "spasm event"),
+        count(blinks, "blink")
     );
     let _ = writeln!(out, "A self-recorded measurement, not a diagnosis.");
     out
