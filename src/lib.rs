@@ -10,6 +10,7 @@ pub mod frame;
 pub mod motion;
 pub mod regions;
 pub mod sample;
+pub mod session;
 pub mod source;
 pub mod spectral;
 pub mod synth;

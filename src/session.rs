@@ -1,0 +1,1364 @@
+//! Recorded self-check sessions on disk: crash-safe, append-only.
+//!
+//! # Layout
+//!
+//! Every session is one directory under a root (see [`default_data_dir`]),
+//! named after its id (`20261126-081530`; `-2`, `-3`, … is appended when two
+//! sessions start within the same second):
+//!
+//! ```text
+//! <root>/<id>/
+//!   meta.json     SessionMeta plus "schema": "twitchscope.session/1";
+//!                 written once, atomically (temp file + fsync + rename),
+//!                 after the other files exist: a directory without a
+//!                 readable meta.json is not a session.
+//!   samples.csv   one MotionSample per line, appended while recording
+//!   steps.jsonl   one StepMark per line (JSON), appended as they happen
+//!   summary.json  written atomically by SessionWriter::close; its presence
+//!                 means the session was closed cleanly
+//! ```
+//!
+//! ## samples.csv
+//!
+//! Plain CSV with a header line, so it opens in a spreadsheet or pandas:
+//!
+//! ```text
+//! t,valid,head_speed,aperture_left,aperture_right,left_brow_speed,left_brow_vy,left_brow_deform,…,right_mouth_corner_deform
+//! ```
+//!
+//! `t` is seconds (f64), `valid` is `0`/`1`, then the head speed, the eyelid
+//! apertures and, per side (left, right) and region (brow, upper_lid,
+//! lower_lid, cheek, mouth_corner), `speed,vy,deform` — 35 fields in all.
+//! Numbers use Rust's shortest round-trip formatting, so values read back
+//! bit-exactly; **an empty field is NaN** (an unknown aperture), infinities
+//! are `inf`/`-inf`. The reader insists on exactly this header, so a future
+//! change of columns is detected instead of misread.
+//!
+//! ## Durability
+//!
+//! Samples go through a `BufWriter` whose line buffer is reused (no
+//! allocation per sample). [`SessionWriter::append`] hands the buffer to the
+//! operating system at least once per second of *sample* time (and whenever
+//! the buffer fills), so a killed process (`kill -9`, a crash) loses at most
+//! the last second of samples. Step marks are written to the OS immediately.
+//! [`SessionWriter::close`] fsyncs the data files before writing
+//! `summary.json`; there is no fsync while recording, so that a slow disk
+//! never stalls the capture loop (after a power cut, what the kernel had not
+//! yet written back is lost).
+//!
+//! A record is only trusted when its line is complete (ends in `\n`), so the
+//! torn last line of a killed writer is ignored; lines that do not parse
+//! (garbage after a power cut) are skipped and counted in
+//! [`RecordedSession::dropped_records`].
+//!
+//! ## summary.json
+//!
+//! ```text
+//! { "schema": "twitchscope.session/1", "closed": "<RFC 3339>", "samples": N,
+//!   "duration_s": …, "face_visible_fraction": …, "analysis": Analysis | null }
+//! ```
+//!
+//! `analysis` is the `twitchscope.analysis/1` document of the live analysis
+//! (null when the caller had none, e.g. a recording too short to analyse).
+//! [`list_sessions`] reads only its summary fields; [`read_summary`] reads it
+//! whole; [`RecordedSession::analyze`] recomputes it from the samples.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{Analysis, AnalysisConfig, Laterality, SourceMeta, analyze_samples};
+use crate::motion::MotionSample;
+use crate::regions::{Region, Side};
+
+/// Schema name written into `meta.json` and `summary.json`.
+pub const SESSION_SCHEMA: &str = "twitchscope.session/1";
+pub const META_FILE: &str = "meta.json";
+pub const SAMPLES_FILE: &str = "samples.csv";
+pub const STEPS_FILE: &str = "steps.jsonl";
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// Samples are handed to the OS at least this often, in sample time.
+pub const FLUSH_INTERVAL_S: f64 = 1.0;
+
+/// Identity and recording conditions of a session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionMeta {
+    /// Directory name, e.g. `20261126-081530`.
+    pub id: String,
+    /// RFC 3339 local time, e.g. `2026-11-26T08:15:30+01:00`.
+    pub started: String,
+    /// Camera name, file path or "sample".
+    pub source: String,
+    pub fps: f64,
+    pub width: usize,
+    pub height: usize,
+    pub program_version: String,
+    /// "guided" for the guided protocol, `None` for a free recording.
+    pub protocol: Option<String>,
+    pub video_saved: bool,
+}
+
+impl SessionMeta {
+    /// Meta for a session starting now: id and start time from the local
+    /// clock, this program's version, no video.
+    pub fn new(
+        source: impl Into<String>,
+        fps: f64,
+        width: usize,
+        height: usize,
+        protocol: Option<String>,
+    ) -> SessionMeta {
+        let now = chrono::Local::now();
+        SessionMeta {
+            id: now.format("%Y%m%d-%H%M%S").to_string(),
+            started: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            source: source.into(),
+            fps,
+            width,
+            height,
+            program_version: env!("CARGO_PKG_VERSION").to_string(),
+            protocol,
+            video_saved: false,
+        }
+    }
+}
+
+/// Start or end of a protocol step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepPhase {
+    Start,
+    End,
+}
+
+/// A protocol step boundary, at sample time `t`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepMark {
+    pub t: f64,
+    /// e.g. "rest_open", "gentle_closure", "forceful_blinks", "mouth_purse",
+    /// "smile", "rest_again".
+    pub step: String,
+    pub phase: StepPhase,
+}
+
+/// meta.json: the meta with the schema name in front.
+#[derive(Serialize, Deserialize)]
+struct MetaFile {
+    schema: String,
+    #[serde(flatten)]
+    meta: SessionMeta,
+}
+
+/// summary.json as written.
+#[derive(Serialize)]
+struct SummaryOut<'a> {
+    schema: &'static str,
+    closed: String,
+    samples: usize,
+    duration_s: f64,
+    face_visible_fraction: f64,
+    analysis: Option<&'a Analysis>,
+}
+
+/// summary.json read in full.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub schema: String,
+    /// When the session was closed (RFC 3339 local time).
+    pub closed: String,
+    pub samples: usize,
+    pub duration_s: f64,
+    pub face_visible_fraction: f64,
+    pub analysis: Option<Analysis>,
+}
+
+/// The parts of summary.json a listing needs; tolerant of nulls.
+#[derive(Deserialize)]
+struct SummaryHead {
+    duration_s: Option<f64>,
+    analysis: Option<AnalysisHead>,
+}
+
+#[derive(Deserialize)]
+struct AnalysisHead {
+    summary: SummaryHeadInner,
+}
+
+#[derive(Deserialize)]
+struct SummaryHeadInner {
+    laterality: Laterality,
+    events_per_min: EventsPerMinHead,
+}
+
+#[derive(Deserialize)]
+struct EventsPerMinHead {
+    left: Option<f64>,
+    right: Option<f64>,
+    bilateral: Option<f64>,
+}
+
+/// An I/O error with what was being done, where, and a plain-words hint.
+fn io_error(err: io::Error, what: &str, path: &Path) -> anyhow::Error {
+    let hint = match err.kind() {
+        io::ErrorKind::StorageFull => " — the disk is full",
+        io::ErrorKind::QuotaExceeded => " — the disk quota is exhausted",
+        io::ErrorKind::PermissionDenied => " — no permission to write there",
+        io::ErrorKind::ReadOnlyFilesystem => " — the disk is read-only",
+        io::ErrorKind::NotADirectory => " — part of the path is a file, not a folder",
+        _ => "",
+    };
+    anyhow::anyhow!("{what} {}: {err}{hint}", path.display())
+}
+
+/// fsyncs a directory so a rename in it is durable (best effort; not
+/// possible on every platform).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees either the old file or the
+/// complete new one, never a partial file: a temporary file in the same
+/// folder is written, fsynced and renamed over `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .with_context(|| format!("cannot write {}: not a file path", path.display()))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| -> io::Result<()> {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_error(e, "cannot write", path));
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
+/// The samples.csv header line (without the newline).
+pub fn samples_header() -> String {
+    let mut h = String::from("t,valid,head_speed,aperture_left,aperture_right");
+    for side in Side::BOTH {
+        for region in Region::ALL {
+            for q in ["speed", "vy", "deform"] {
+                h.push(',');
+                h.push_str(side.name());
+                h.push('_');
+                h.push_str(region.name());
+                h.push('_');
+                h.push_str(q);
+            }
+        }
+    }
+    h
+}
+
+fn put_f32(buf: &mut Vec<u8>, v: f32) {
+    buf.push(b',');
+    if !v.is_nan() {
+        // Writing into a Vec cannot fail.
+        let _ = write!(buf, "{v}");
+    }
+}
+
+/// Appends one samples.csv record (with its newline) to `buf`.
+fn encode_sample(s: &MotionSample, buf: &mut Vec<u8>) {
+    if !s.t.is_nan() {
+        let _ = write!(buf, "{}", s.t);
+    }
+    buf.extend_from_slice(if s.valid { b",1" } else { b",0" });
+    put_f32(buf, s.head_speed);
+    put_f32(buf, s.aperture[0]);
+    put_f32(buf, s.aperture[1]);
+    for side in &s.regions {
+        for m in side {
+            put_f32(buf, m.speed);
+            put_f32(buf, m.vy);
+            put_f32(buf, m.deform);
+        }
+    }
+    buf.push(b'\n');
+}
+
+/// Parses one samples.csv record (without its newline).
+fn parse_sample(line: &str) -> Option<MotionSample> {
+    fn num(field: Option<&str>) -> Option<f32> {
+        match field? {
+            "" => Some(f32::NAN),
+            f => f.parse().ok(),
+        }
+    }
+    let mut it = line.split(',');
+    let mut s = MotionSample {
+        t: it.next()?.parse().ok()?,
+        valid: match it.next()? {
+            "1" => true,
+            "0" => false,
+            _ => return None,
+        },
+        ..MotionSample::default()
+    };
+    s.head_speed = num(it.next())?;
+    s.aperture = [num(it.next())?, num(it.next())?];
+    for side in &mut s.regions {
+        for m in side {
+            m.speed = num(it.next())?;
+            m.vy = num(it.next())?;
+            m.deform = num(it.next())?;
+        }
+    }
+    if it.next().is_some() {
+        return None;
+    }
+    Some(s)
+}
+
+/// Duration covered by samples from `first` to `last` at `fps`: the span
+/// plus one frame period (as `analyze_source` counts it).
+fn span_duration(first: f64, last: f64, fps: f64) -> f64 {
+    let period = if fps.is_finite() && fps > 0.0 {
+        1.0 / fps
+    } else {
+        0.0
+    };
+    (last - first).max(0.0) + period
+}
+
+fn now_rfc3339() -> String {
+    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// Checks that an id is a plain directory name.
+fn check_id(id: &str) -> Result<()> {
+    let bad = id.is_empty()
+        || id.starts_with('.')
+        || id.contains(['/', '\\', ':'])
+        || id.chars().any(|c| c.is_control());
+    if bad {
+        bail!("invalid session id {id:?}: it must be a plain folder name");
+    }
+    Ok(())
+}
+
+/// Records one session: create, append samples and step marks, close.
+///
+/// Dropping a writer without [`close`](SessionWriter::close) keeps what was
+/// written (the buffer is flushed on drop) but leaves the session marked as
+/// not closed cleanly, like a crash does.
+pub struct SessionWriter {
+    dir: PathBuf,
+    meta: SessionMeta,
+    samples_path: PathBuf,
+    samples: BufWriter<File>,
+    steps_path: PathBuf,
+    steps: File,
+    /// Reused for every record: the per-sample path does not allocate.
+    line: Vec<u8>,
+    /// Sample time of the last flush to the OS.
+    last_flush_t: f64,
+    count: usize,
+    valid: usize,
+    first_t: f64,
+    last_t: f64,
+}
+
+impl SessionWriter {
+    /// Creates `root/<id>/` (with a `-2`, `-3`, … suffix if that exists
+    /// already; [`meta`](SessionWriter::meta) has the id actually used) and
+    /// its files. Fails with a plain message when the root cannot be created
+    /// or written (permissions, read-only or full disk).
+    pub fn create(root: &Path, meta: &SessionMeta) -> Result<SessionWriter> {
+        check_id(&meta.id)?;
+        fs::create_dir_all(root)
+            .map_err(|e| io_error(e, "cannot create the sessions folder", root))?;
+        let mut meta = meta.clone();
+        if !meta.fps.is_finite() {
+            // JSON has no NaN: keep meta.json readable.
+            meta.fps = 0.0;
+        }
+        let base = meta.id.clone();
+        let mut n = 1;
+        let dir = loop {
+            let id = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            let dir = root.join(&id);
+            match fs::create_dir(&dir) {
+                Ok(()) => {
+                    meta.id = id;
+                    break dir;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(io_error(e, "cannot create the session folder", &dir)),
+            }
+        };
+        match Self::create_files(dir.clone(), meta) {
+            Ok(w) => Ok(w),
+            Err(e) => {
+                // Ours and incomplete: don't leave a half-made session.
+                let _ = fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    fn create_files(dir: PathBuf, meta: SessionMeta) -> Result<SessionWriter> {
+        let samples_path = dir.join(SAMPLES_FILE);
+        let file =
+            File::create(&samples_path).map_err(|e| io_error(e, "cannot create", &samples_path))?;
+        let mut samples = BufWriter::with_capacity(64 * 1024, file);
+        let mut header = samples_header();
+        header.push('\n');
+        samples
+            .write_all(header.as_bytes())
+            .and_then(|()| samples.flush())
+            .map_err(|e| io_error(e, "cannot write", &samples_path))?;
+        let steps_path = dir.join(STEPS_FILE);
+        let steps =
+            File::create(&steps_path).map_err(|e| io_error(e, "cannot create", &steps_path))?;
+        let meta_file = MetaFile {
+            schema: SESSION_SCHEMA.to_string(),
+            meta,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&meta_file)?;
+        bytes.push(b'\n');
+        write_atomically(&dir.join(META_FILE), &bytes)?;
+        Ok(SessionWriter {
+            dir,
+            meta: meta_file.meta,
+            samples_path,
+            samples,
+            steps_path,
+            steps,
+            line: Vec::with_capacity(1024),
+            last_flush_t: f64::NEG_INFINITY,
+            count: 0,
+            valid: 0,
+            first_t: f64::NAN,
+            last_t: f64::NAN,
+        })
+    }
+
+    /// The session's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The meta as written (with the id actually used).
+    pub fn meta(&self) -> &SessionMeta {
+        &self.meta
+    }
+
+    /// Samples appended so far.
+    pub fn samples_written(&self) -> usize {
+        self.count
+    }
+
+    /// Appends one sample. Hands the buffered samples to the OS at least
+    /// once per [`FLUSH_INTERVAL_S`] of sample time (and if time jumps
+    /// backwards). Does not allocate.
+    pub fn append(&mut self, sample: &MotionSample) -> Result<()> {
+        self.line.clear();
+        encode_sample(sample, &mut self.line);
+        self.samples
+            .write_all(&self.line)
+            .map_err(|e| io_error(e, "cannot record to", &self.samples_path))?;
+        if self.count == 0 {
+            self.first_t = sample.t;
+        }
+        self.count += 1;
+        self.valid += sample.valid as usize;
+        self.last_t = sample.t;
+        let since = sample.t - self.last_flush_t;
+        if !(0.0..FLUSH_INTERVAL_S).contains(&since) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Appends a step mark; it reaches the OS at once.
+    pub fn mark_step(&mut self, mark: &StepMark) -> Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, mark)?;
+        self.line.push(b'\n');
+        self.steps
+            .write_all(&self.line)
+            .map_err(|e| io_error(e, "cannot record to", &self.steps_path))
+    }
+
+    /// Hands everything buffered to the OS.
+    pub fn flush(&mut self) -> Result<()> {
+        self.samples
+            .flush()
+            .map_err(|e| io_error(e, "cannot record to", &self.samples_path))?;
+        if self.count > 0 {
+            self.last_flush_t = self.last_t;
+        }
+        Ok(())
+    }
+
+    /// Finishes the session: flushes and fsyncs the data, then writes
+    /// `summary.json` (with `analysis`, if any) atomically, which marks the
+    /// session as closed cleanly. Returns the session's directory.
+    pub fn close(mut self, analysis: Option<&Analysis>) -> Result<PathBuf> {
+        self.flush()?;
+        self.samples
+            .get_ref()
+            .sync_all()
+            .map_err(|e| io_error(e, "cannot save", &self.samples_path))?;
+        self.steps
+            .sync_all()
+            .map_err(|e| io_error(e, "cannot save", &self.steps_path))?;
+        let duration_s = if self.count == 0 {
+            0.0
+        } else {
+            span_duration(self.first_t, self.last_t, self.meta.fps)
+        };
+        let summary = SummaryOut {
+            schema: SESSION_SCHEMA,
+            closed: now_rfc3339(),
+            samples: self.count,
+            duration_s,
+            face_visible_fraction: if self.count == 0 {
+                0.0
+            } else {
+                self.valid as f64 / self.count as f64
+            },
+            analysis,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&summary)?;
+        bytes.push(b'\n');
+        write_atomically(&self.dir.join(SUMMARY_FILE), &bytes)?;
+        Ok(self.dir.clone())
+    }
+}
+
+/// A session read back from disk.
+#[derive(Clone, Debug)]
+pub struct RecordedSession {
+    pub dir: PathBuf,
+    pub meta: SessionMeta,
+    pub samples: Vec<MotionSample>,
+    pub steps: Vec<StepMark>,
+    /// `summary.json` exists: the writer was closed, not killed.
+    pub closed_cleanly: bool,
+    /// Fraction of samples with a tracked face.
+    pub face_visible_fraction: f64,
+    /// Records that could not be read: a torn last line after a crash, or
+    /// damaged lines (samples and steps together).
+    pub dropped_records: usize,
+}
+
+impl RecordedSession {
+    /// Recomputes the analysis from the recorded samples.
+    pub fn analyze(&self, config: &AnalysisConfig) -> Analysis {
+        let source = SourceMeta {
+            path: self.meta.source.clone(),
+            fps: self.meta.fps,
+            frames: self.samples.len() as u64,
+            duration_s: self.duration_s(),
+            width: self.meta.width,
+            height: self.meta.height,
+        };
+        analyze_samples(&self.samples, source, self.face_visible_fraction, config)
+    }
+
+    /// Recorded duration: first to last sample plus one frame period.
+    pub fn duration_s(&self) -> f64 {
+        match (self.samples.first(), self.samples.last()) {
+            (Some(a), Some(b)) => span_duration(a.t, b.t, self.meta.fps),
+            _ => 0.0,
+        }
+    }
+}
+
+/// Reads `dir/meta.json`.
+pub fn read_meta(dir: &Path) -> Result<SessionMeta> {
+    let path = dir.join(META_FILE);
+    let bytes = fs::read(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a twitchscope session: cannot read {META_FILE}: {e}",
+            dir.display()
+        )
+    })?;
+    let file: MetaFile =
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))?;
+    if file.schema != SESSION_SCHEMA {
+        bail!(
+            "{}: unsupported session format {:?} (this version reads {SESSION_SCHEMA})",
+            dir.display(),
+            file.schema
+        );
+    }
+    Ok(file.meta)
+}
+
+/// Reads `dir/summary.json` in full; `Ok(None)` when the session was not
+/// closed cleanly.
+pub fn read_summary(dir: &Path) -> Result<Option<SessionSummary>> {
+    let path = dir.join(SUMMARY_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .with_context(|| format!("{} is damaged", path.display())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Calls `record` with every complete line (without its newline) of a
+/// record file; returns whether the last line was torn (no newline).
+fn for_each_line(path: &Path, mut record: impl FnMut(&[u8])) -> Result<bool> {
+    let file =
+        File::open(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if line.last() != Some(&b'\n') {
+            return Ok(true);
+        }
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        record(&line);
+    }
+}
+
+/// Reads a whole session. A session that was not closed (a crash, a kill)
+/// reads up to its last complete record.
+pub fn read_session(dir: &Path) -> Result<RecordedSession> {
+    let meta = read_meta(dir)?;
+    let header = samples_header();
+    let samples_path = dir.join(SAMPLES_FILE);
+    let mut samples = Vec::new();
+    let mut dropped = 0;
+    let mut header_seen = false;
+    let mut header_error = None;
+    let torn = for_each_line(&samples_path, |line| {
+        if !header_seen {
+            header_seen = true;
+            if line != header.as_bytes() {
+                header_error = Some(String::from_utf8_lossy(line).into_owned());
+            }
+            return;
+        }
+        if header_error.is_some() {
+            return;
+        }
+        match std::str::from_utf8(line).ok().and_then(parse_sample) {
+            Some(s) => samples.push(s),
+            None => dropped += 1,
+        }
+    })?;
+    if let Some(found) = header_error {
+        let shown: String = found.chars().take(80).collect();
+        bail!(
+            "{}: unexpected columns (this version expects the {SESSION_SCHEMA} layout); header starts {shown:?}",
+            samples_path.display()
+        );
+    }
+    // A torn header (killed right at the start) is not a dropped record.
+    dropped += (torn && header_seen) as usize;
+
+    let mut steps = Vec::new();
+    let steps_path = dir.join(STEPS_FILE);
+    if steps_path.exists() {
+        let torn = for_each_line(&steps_path, |line| {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                return;
+            }
+            match serde_json::from_slice::<StepMark>(line) {
+                Ok(m) => steps.push(m),
+                Err(_) => dropped += 1,
+            }
+        })?;
+        dropped += torn as usize;
+    }
+
+    let valid = samples.iter().filter(|s| s.valid).count();
+    let face_visible_fraction = if samples.is_empty() {
+        0.0
+    } else {
+        valid as f64 / samples.len() as f64
+    };
+    Ok(RecordedSession {
+        dir: dir.to_path_buf(),
+        meta,
+        samples,
+        steps,
+        closed_cleanly: dir.join(SUMMARY_FILE).is_file(),
+        face_visible_fraction,
+        dropped_records: dropped,
+    })
+}
+
+/// One line of the session library.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionListing {
+    pub dir: PathBuf,
+    pub meta: SessionMeta,
+    pub duration_s: f64,
+    /// From the closing analysis; `None` when there was none.
+    pub laterality: Option<Laterality>,
+    /// Spasm events per minute, all sides together, from the closing
+    /// analysis.
+    pub events_per_min: Option<f64>,
+    pub closed_cleanly: bool,
+}
+
+/// Time of the first and the last complete sample, reading only the head
+/// and the tail of samples.csv.
+fn sample_span(path: &Path) -> Option<(f64, f64)> {
+    const TAIL: u64 = 64 * 1024;
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let parse = |line: &[u8]| std::str::from_utf8(line).ok().and_then(parse_sample);
+    let mut head = Vec::new();
+    (&mut file).take(TAIL).read_to_end(&mut head).ok()?;
+    let first = head
+        .split_inclusive(|&b| b == b'\n')
+        .skip(1)
+        .take_while(|l| l.ends_with(b"\n"))
+        .find_map(|l| parse(&l[..l.len() - 1]))?;
+    let start = len.saturating_sub(TAIL);
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    let complete = match tail.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &tail[..i],
+        None => return Some((first.t, first.t)),
+    };
+    let mut lines = complete.split(|&b| b == b'\n').rev();
+    let last = lines.find_map(parse).map(|s| s.t).unwrap_or(first.t);
+    Some((first.t, last))
+}
+
+fn listing(dir: PathBuf) -> Option<SessionListing> {
+    let meta = read_meta(&dir).ok()?;
+    let summary_path = dir.join(SUMMARY_FILE);
+    let closed_cleanly = summary_path.is_file();
+    let head = if closed_cleanly {
+        fs::read(&summary_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<SummaryHead>(&b).ok())
+    } else {
+        None
+    };
+    let (mut duration_s, mut laterality, mut events_per_min) = (None, None, None);
+    if let Some(head) = head {
+        duration_s = head.duration_s;
+        if let Some(a) = head.analysis {
+            laterality = Some(a.summary.laterality);
+            let e = a.summary.events_per_min;
+            events_per_min = match (e.left, e.right, e.bilateral) {
+                (Some(l), Some(r), Some(b)) => Some(l + r + b),
+                _ => None,
+            };
+        }
+    }
+    let duration_s = duration_s.unwrap_or_else(|| {
+        sample_span(&dir.join(SAMPLES_FILE))
+            .map(|(a, b)| span_duration(a, b, meta.fps))
+            .unwrap_or(0.0)
+    });
+    Some(SessionListing {
+        dir,
+        meta,
+        duration_s,
+        laterality,
+        events_per_min,
+        closed_cleanly,
+    })
+}
+
+/// Lists the sessions under `root`, newest first. Directories that are not
+/// readable sessions (no or damaged meta.json) and stray files are skipped;
+/// a missing root is an empty library.
+pub fn list_sessions(root: &Path) -> Result<Vec<SessionListing>> {
+    let entries = match fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => bail!("cannot read the sessions folder {}: {e}", root.display()),
+    };
+    let mut out: Vec<SessionListing> = entries
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                return None;
+            }
+            let path = entry.path();
+            if !path.is_dir() {
+                return None;
+            }
+            listing(path)
+        })
+        .collect();
+    let key = |l: &SessionListing| {
+        (
+            chrono::DateTime::parse_from_rfc3339(&l.meta.started).ok(),
+            l.meta.id.clone(),
+        )
+    };
+    out.sort_by_cached_key(|l| std::cmp::Reverse(key(l)));
+    Ok(out)
+}
+
+/// Where sessions are kept: `$TWITCHSCOPE_DATA_DIR`, else
+/// `$XDG_DATA_HOME/twitchscope/sessions`, else
+/// `~/.local/share/twitchscope/sessions`.
+pub fn default_data_dir() -> PathBuf {
+    data_dir_from(|name| std::env::var_os(name))
+}
+
+fn data_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let set = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = set("TWITCHSCOPE_DATA_DIR") {
+        return dir;
+    }
+    // The XDG spec ignores relative paths.
+    if let Some(xdg) = set("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
+        return xdg.join("twitchscope").join("sessions");
+    }
+    let home = set("HOME")
+        .or_else(|| set("USERPROFILE"))
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local")
+        .join("share")
+        .join("twitchscope")
+        .join("sessions")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::motion::RegionMotion;
+
+    const FPS: f64 = 30.0;
+    /// Fields of one samples.csv record.
+    const SAMPLE_FIELDS: usize = 5 + 2 * Region::COUNT * 3;
+
+    /// A deterministic sample; some invalid, some with unknown aperture.
+    fn sample(i: usize) -> MotionSample {
+        let t = i as f64 / FPS;
+        let x = i as f32;
+        let mut regions = [[RegionMotion::default(); Region::COUNT]; 2];
+        for (s, side) in regions.iter_mut().enumerate() {
+            for (r, m) in side.iter_mut().enumerate() {
+                let phase = (s * 7 + r) as f32;
+                m.speed = (x * 0.37 + phase).sin().abs() * 3.0;
+                m.vy = (x * 2.0 * std::f32::consts::PI * 8.0 / FPS as f32 + phase).sin()
+                    * if s == 0 && r < 3 { 5.0 } else { 0.2 };
+                m.deform = x * 1e-3 + phase * 0.1;
+            }
+        }
+        MotionSample {
+            t,
+            valid: i % 17 != 5,
+            regions,
+            aperture: if i % 10 == 3 {
+                [f32::NAN, 0.31]
+            } else {
+                [0.3 + 0.01 * (x * 0.1).sin(), 0.29]
+            },
+            head_speed: (x * 0.01).cos() * 0.5,
+        }
+    }
+
+    fn meta(id: &str, started: &str) -> SessionMeta {
+        SessionMeta {
+            id: id.to_string(),
+            started: started.to_string(),
+            source: "sample".to_string(),
+            fps: FPS,
+            width: 640,
+            height: 480,
+            program_version: "0.1.0".to_string(),
+            protocol: Some("guided".to_string()),
+            video_saved: false,
+        }
+    }
+
+    fn same_f32(a: f32, b: f32) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    fn same_sample(a: &MotionSample, b: &MotionSample) -> bool {
+        let regions = a
+            .regions
+            .iter()
+            .flatten()
+            .zip(b.regions.iter().flatten())
+            .all(|(x, y)| {
+                same_f32(x.speed, y.speed) && same_f32(x.vy, y.vy) && same_f32(x.deform, y.deform)
+            });
+        a.t.to_bits() == b.t.to_bits()
+            && a.valid == b.valid
+            && same_f32(a.aperture[0], b.aperture[0])
+            && same_f32(a.aperture[1], b.aperture[1])
+            && same_f32(a.head_speed, b.head_speed)
+            && regions
+    }
+
+    fn assert_samples(got: &[MotionSample], want: &[MotionSample]) {
+        assert_eq!(got.len(), want.len(), "sample count");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(same_sample(g, w), "sample {i}: {g:?} != {w:?}");
+        }
+    }
+
+    fn source_meta(m: &SessionMeta, samples: &[MotionSample]) -> SourceMeta {
+        SourceMeta {
+            path: m.source.clone(),
+            fps: m.fps,
+            frames: samples.len() as u64,
+            duration_s: span_duration(samples[0].t, samples.last().unwrap().t, m.fps),
+            width: m.width,
+            height: m.height,
+        }
+    }
+
+    #[test]
+    fn header_has_every_field() {
+        assert_eq!(samples_header().split(',').count(), SAMPLE_FIELDS);
+        let mut buf = Vec::new();
+        encode_sample(&sample(3), &mut buf);
+        let line = std::str::from_utf8(&buf).unwrap();
+        assert_eq!(line.trim_end().split(',').count(), SAMPLE_FIELDS);
+        assert!(same_sample(
+            &parse_sample(line.trim_end()).unwrap(),
+            &sample(3)
+        ));
+    }
+
+    #[test]
+    fn odd_values_round_trip() {
+        let mut s = sample(1);
+        s.head_speed = -0.0;
+        s.aperture = [f32::NAN, f32::INFINITY];
+        s.regions[1][4] = RegionMotion {
+            speed: f32::MAX,
+            vy: f32::NEG_INFINITY,
+            deform: 1e-42,
+        };
+        s.t = 1_234.567_890_123_456_7;
+        let mut buf = Vec::new();
+        encode_sample(&s, &mut buf);
+        let back = parse_sample(std::str::from_utf8(&buf).unwrap().trim_end()).unwrap();
+        assert!(same_sample(&back, &s), "{back:?}");
+        assert!(parse_sample("1,2,3").is_none());
+        assert!(parse_sample("").is_none());
+    }
+
+    #[test]
+    fn round_trip() {
+        let root = tempfile::tempdir().unwrap();
+        let m = meta("20261126-081530", "2026-11-26T08:15:30+01:00");
+        let samples: Vec<MotionSample> = (0..300).map(sample).collect();
+        let steps = vec![
+            StepMark {
+                t: 0.0,
+                step: "rest_open".into(),
+                phase: StepPhase::Start,
+            },
+            StepMark {
+                t: 5.0,
+                step: "rest_open".into(),
+                phase: StepPhase::End,
+            },
+            StepMark {
+                t: 5.0,
+                step: "gentle_closure".into(),
+                phase: StepPhase::Start,
+            },
+        ];
+        let config = AnalysisConfig::default();
+        let analysis = analyze_samples(&samples, source_meta(&m, &samples), 0.9, &config);
+
+        let mut w = SessionWriter::create(root.path(), &m).unwrap();
+        assert_eq!(w.dir(), root.path().join(&m.id));
+        for (i, s) in samples.iter().enumerate() {
+            if i == 0 {
+                w.mark_step(&steps[0]).unwrap();
+            }
+            if i == 150 {
+                w.mark_step(&steps[1]).unwrap();
+                w.mark_step(&steps[2]).unwrap();
+            }
+            w.append(s).unwrap();
+        }
+        assert_eq!(w.samples_written(), samples.len());
+        let dir = w.close(Some(&analysis)).unwrap();
+        assert_eq!(dir, root.path().join(&m.id));
+
+        let r = read_session(&dir).unwrap();
+        assert_eq!(r.meta, m);
+        assert_eq!(r.dir, dir);
+        assert_samples(&r.samples, &samples);
+        assert_eq!(r.steps, steps);
+        assert!(r.closed_cleanly);
+        assert_eq!(r.dropped_records, 0);
+        let valid = samples.iter().filter(|s| s.valid).count() as f64 / samples.len() as f64;
+        assert!((r.face_visible_fraction - valid).abs() < 1e-12);
+        assert!((r.duration_s() - 10.0).abs() < 1e-9, "{}", r.duration_s());
+
+        // Replaying gives the same analysis as the live samples.
+        let replay = r.analyze(&config);
+        let live = analyze_samples(&samples, source_meta(&m, &samples), valid, &config);
+        assert_eq!(
+            serde_json::to_string(&replay).unwrap(),
+            serde_json::to_string(&live).unwrap()
+        );
+
+        let summary = read_summary(&dir).unwrap().unwrap();
+        assert_eq!(summary.schema, SESSION_SCHEMA);
+        assert_eq!(summary.samples, samples.len());
+        assert!((summary.duration_s - 10.0).abs() < 1e-9);
+        let stored = summary.analysis.unwrap();
+        assert_eq!(stored.summary.laterality, analysis.summary.laterality);
+        assert_eq!(stored.events.len(), analysis.events.len());
+
+        // meta.json carries the schema; no temporary files are left over.
+        let meta_text = fs::read_to_string(dir.join(META_FILE)).unwrap();
+        assert!(meta_text.contains(SESSION_SCHEMA));
+        let names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 4, "{names:?}");
+
+        // The same id again gets a suffix instead of mixing two sessions.
+        let w2 = SessionWriter::create(root.path(), &m).unwrap();
+        assert_eq!(w2.meta().id, "20261126-081530-2");
+        assert_eq!(read_meta(w2.dir()).unwrap().id, "20261126-081530-2");
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored() {
+        let root = tempfile::tempdir().unwrap();
+        let m = meta("torn", "2026-11-26T08:15:30+01:00");
+        let samples: Vec<MotionSample> = (0..50).map(sample).collect();
+        let mut w = SessionWriter::create(root.path(), &m).unwrap();
+        for s in &samples {
+            w.append(s).unwrap();
+        }
+        let mark = StepMark {
+            t: 0.5,
+            step: "smile".into(),
+            phase: StepPhase::Start,
+        };
+        w.mark_step(&mark).unwrap();
+        let dir = w.dir().to_path_buf();
+        drop(w); // like a crash after the last flush: no summary
+
+        // A half-written record at the end of each file.
+        let mut line = Vec::new();
+        encode_sample(&sample(50), &mut line);
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.join(SAMPLES_FILE))
+            .unwrap();
+        f.write_all(&line[..line.len() / 2]).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.join(STEPS_FILE))
+            .unwrap();
+        f.write_all(br#"{"t":1.0,"step":"sm"#).unwrap();
+
+        let r = read_session(&dir).unwrap();
+        assert!(!r.closed_cleanly);
+        assert_samples(&r.samples, &samples);
+        assert_eq!(r.steps, vec![mark]);
+        assert_eq!(r.dropped_records, 2);
+        assert!(read_summary(&dir).unwrap().is_none());
+
+        // A damaged line in the middle is skipped, the rest still read.
+        let path = dir.join(SAMPLES_FILE);
+        let text = fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        lines[10] = "\0\0\0garbage";
+        fs::write(&path, lines.join("\n")).unwrap();
+        let r = read_session(&dir).unwrap();
+        assert_eq!(r.samples.len(), samples.len() - 1);
+        assert_eq!(r.dropped_records, 3);
+
+        // A wrong header is an error, not silently misread.
+        fs::write(&path, "t,valid,something_else\n0,1,2\n").unwrap();
+        let err = read_session(&dir).unwrap_err().to_string();
+        assert!(err.contains("unexpected columns"), "{err}");
+    }
+
+    #[test]
+    fn listing_is_newest_first_and_skips_junk() {
+        let root = tempfile::tempdir().unwrap();
+        assert!(
+            list_sessions(&root.path().join("missing"))
+                .unwrap()
+                .is_empty()
+        );
+        let samples: Vec<MotionSample> = (0..91).map(sample).collect();
+        // Ids out of time order: the order must come from `started`, which
+        // is compared as an instant (08:00+01:00 is 07:00 UTC).
+        let sessions = [
+            ("b-middle", "2026-11-26T08:00:00+01:00", true),
+            ("a-newest", "2026-11-26T07:30:00+00:00", false),
+            ("c-oldest", "2026-11-25T23:00:00+00:00", true),
+        ];
+        for (id, started, close) in sessions {
+            let m = meta(id, started);
+            let mut w = SessionWriter::create(root.path(), &m).unwrap();
+            for s in &samples {
+                w.append(s).unwrap();
+            }
+            if close {
+                let analysis = if id == "b-middle" {
+                    Some(analyze_samples(
+                        &samples,
+                        source_meta(&m, &samples),
+                        1.0,
+                        &AnalysisConfig::default(),
+                    ))
+                } else {
+                    None
+                };
+                w.close(analysis.as_ref()).unwrap();
+            }
+        }
+        // Junk: an empty folder, a damaged meta, a stray file, a temp folder.
+        fs::create_dir(root.path().join("empty")).unwrap();
+        fs::create_dir(root.path().join("damaged")).unwrap();
+        fs::write(root.path().join("damaged").join(META_FILE), "{not json").unwrap();
+        fs::write(root.path().join("notes.txt"), "hello").unwrap();
+        fs::create_dir(root.path().join(".trash")).unwrap();
+
+        let list = list_sessions(root.path()).unwrap();
+        let ids: Vec<&str> = list.iter().map(|l| l.meta.id.as_str()).collect();
+        assert_eq!(ids, ["a-newest", "b-middle", "c-oldest"]);
+        let (newest, middle, oldest) = (&list[0], &list[1], &list[2]);
+        assert!(!newest.closed_cleanly && middle.closed_cleanly && oldest.closed_cleanly);
+        for l in &list {
+            assert!((l.duration_s - (3.0 + 1.0 / FPS)).abs() < 1e-9, "{l:?}");
+            assert_eq!(l.dir, root.path().join(&l.meta.id));
+        }
+        assert!(middle.laterality.is_some() && middle.events_per_min.is_some());
+        assert!(newest.laterality.is_none() && oldest.laterality.is_none());
+        assert!(oldest.events_per_min.is_none());
+    }
+
+    #[test]
+    fn unwritable_root_is_a_clear_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("a-file");
+        fs::write(&file, "x").unwrap();
+        let m = meta("20261126-081530", "2026-11-26T08:15:30+01:00");
+        for root in [file.clone(), file.join("sessions")] {
+            let err = SessionWriter::create(&root, &m).err().unwrap().to_string();
+            assert!(err.contains("cannot create"), "{err}");
+            assert!(err.contains(&*root.to_string_lossy()), "{err}");
+        }
+        let err = SessionWriter::create(tmp.path(), &meta("../escape", "x"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("invalid session id"), "{err}");
+
+        // A read-only folder (only meaningful when not running as root,
+        // which ignores permissions).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let ro = tmp.path().join("read-only");
+            fs::create_dir(&ro).unwrap();
+            fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
+            if File::create(ro.join("probe")).is_err() {
+                let err = SessionWriter::create(&ro, &m).err().unwrap().to_string();
+                assert!(err.contains("no permission"), "{err}");
+                assert!(err.contains(&*ro.to_string_lossy()), "{err}");
+            }
+            fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+
+    #[test]
+    fn write_atomically_replaces() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("out.json");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+        let err = write_atomically(&tmp.path().join("no/such/dir/x"), b"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot write"), "{err}");
+    }
+
+    #[test]
+    fn data_dir_precedence() {
+        use std::ffi::OsString;
+        fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        }
+        let all = [
+            ("TWITCHSCOPE_DATA_DIR", "/data/ts"),
+            ("XDG_DATA_HOME", "/xdg"),
+            ("HOME", "/home/u"),
+        ];
+        assert_eq!(data_dir_from(env(&all)), PathBuf::from("/data/ts"));
+        assert_eq!(
+            data_dir_from(env(&[
+                ("TWITCHSCOPE_DATA_DIR", ""),
+                ("XDG_DATA_HOME", "/xdg")
+            ])),
+            PathBuf::from("/xdg/twitchscope/sessions")
+        );
+        assert_eq!(
+            data_dir_from(env(&[("XDG_DATA_HOME", "rel"), ("HOME", "/home/u")])),
+            PathBuf::from("/home/u/.local/share/twitchscope/sessions")
+        );
+        assert!(default_data_dir().ends_with("sessions") || default_data_dir().is_absolute());
+        let now = SessionMeta::new("cam", 30.0, 640, 480, None);
+        assert_eq!(now.id.len(), "20261126-081530".len());
+        assert!(chrono::DateTime::parse_from_rfc3339(&now.started).is_ok());
+    }
+
+    /// Set in the child process of [`killed_writer_loses_at_most_a_second`]:
+    /// the root to record into.
+    const CHILD_ENV: &str = "TWITCHSCOPE_SESSION_TEST_CHILD_ROOT";
+    const CHILD_ID: &str = "killed";
+
+    /// Helper run in a child process: records forever (well, up to a safety
+    /// limit), printing the index of every sample appended. Does nothing in
+    /// a normal test run.
+    #[test]
+    fn killed_writer_child() {
+        let Some(root) = std::env::var_os(CHILD_ENV) else {
+            return;
+        };
+        let m = meta(CHILD_ID, "2026-11-26T08:15:30+01:00");
+        let mut w = SessionWriter::create(Path::new(&root), &m).unwrap();
+        w.mark_step(&StepMark {
+            t: 0.0,
+            step: "rest_open".into(),
+            phase: StepPhase::Start,
+        })
+        .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut out = io::stdout().lock();
+        for i in 0.. {
+            w.append(&sample(i)).unwrap();
+            writeln!(out, "written {i}").unwrap();
+            out.flush().unwrap();
+            // About 15 s of sample time per second of wall time.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            if std::time::Instant::now() > deadline {
+                break;
+            }
+        }
+    }
+
+    #[test]
+    fn killed_writer_loses_at_most_a_second() {
+        use std::process::{Command, Stdio};
+        use std::sync::mpsc;
+        use std::time::Duration;
+
+        let root = tempfile::tempdir().unwrap();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "session::tests::killed_writer_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, root.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel::<usize>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(i) = line.strip_prefix("written ").and_then(|s| s.parse().ok()) {
+                    if tx.send(i).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let first = rx.recv_timeout(Duration::from_secs(120));
+        if first.is_ok() {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        child.kill().unwrap(); // SIGKILL on Unix
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        let first = first.expect("the child process never started writing");
+        assert!(!status.success());
+        let last_written = rx.try_iter().last().unwrap_or(first);
+        assert!(last_written > 60, "child wrote only {last_written} samples");
+
+        let r = read_session(&root.path().join(CHILD_ID)).unwrap();
+        assert!(!r.closed_cleanly);
+        assert_eq!(r.steps.len(), 1);
+        // Whatever was recorded is exactly what was written, in order…
+        let want: Vec<MotionSample> = (0..r.samples.len()).map(sample).collect();
+        assert_samples(&r.samples, &want);
+        // …and reaches within one second (of sample time) of the last one.
+        let last_read = r.samples.last().map(|s| s.t).unwrap_or(f64::NEG_INFINITY);
+        let last_t = sample(last_written).t;
+        assert!(
+            last_read >= last_t - FLUSH_INTERVAL_S - 1e-9,
+            "read up to t={last_read}, wrote up to t={last_t}"
+        );
+        eprintln!(
+            "killed writer: wrote {} samples (t={last_t:.3}), read {} (t={last_read:.3}), {} dropped",
+            last_written + 1,
+            r.samples.len(),
+            r.dropped_records
+        );
+        assert!(r.dropped_records <= 1);
+        // The listing shows it as not closed, with the recorded duration.
+        let list = list_sessions(root.path()).unwrap();
+        assert_eq!(list.len(), 1);
+        assert!(!list[0].closed_cleanly);
+        assert!((list[0].duration_s - r.duration_s()).abs() < 1e-9);
+    }
+}
