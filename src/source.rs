@@ -323,6 +323,48 @@ mod tests {
         assert!(e.contains("not a readable video"), "{e}");
     }
 
+    /// A phone video stored landscape with a 90° display rotation comes out
+    /// upright (portrait), and every frame is whole.
+    #[test]
+    fn rotation_metadata_is_honoured() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.mp4");
+        let rotated = dir.path().join("rotated.mp4");
+        let ok = Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=64x48:rate=30:duration=1",
+            ])
+            .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+            .arg(&plain)
+            .status()
+            .expect("ffmpeg runs")
+            .success();
+        assert!(ok);
+        let ok = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&plain)
+            .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
+            .arg(&rotated)
+            .status()
+            .expect("ffmpeg runs")
+            .success();
+        assert!(ok);
+        assert_eq!(probe(&rotated).unwrap().rotation % 180, 90);
+        let mut src = VideoFileSource::open(&rotated).unwrap();
+        assert_eq!((src.info().width, src.info().height), (48, 64));
+        let mut f = Frame::default();
+        let mut n = 0;
+        while src.next_frame(&mut f).unwrap() {
+            n += 1;
+        }
+        assert_eq!(n, 30);
+    }
+
     /// Decodes a variable-frame-rate clip made by ffmpeg itself and checks
     /// that real timestamps come through.
     #[test]
