@@ -173,3 +173,58 @@ fn analyze_writes_json_and_csv_in_the_documented_schema() {
             .contains("left_lower_lid")
     );
 }
+
+#[test]
+fn demo_runs_on_the_embedded_sample() {
+    let out = twitchscope(&["demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The sample is a patient-left hemifacial spasm phantom.
+    assert!(stdout.contains("patient's LEFT"), "{stdout}");
+}
+
+/// The committed sample videos agree with their truth files.
+#[test]
+fn committed_samples_match_their_truth() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    for name in ["right_myokymia", "bilateral_60fps"] {
+        let truth = synth::read_truth(&samples.join(format!("{name}.truth.json"))).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("a.json");
+        let video = samples.join(format!("{name}.mp4"));
+        let out = twitchscope(&[
+            "analyze",
+            video.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(
+            v["summary"]["laterality"],
+            truth.expected_laterality.as_str(),
+            "{name}"
+        );
+        let kinds: Vec<&str> = v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        for e in &truth.events {
+            assert!(
+                kinds.contains(&e.kind.as_str()),
+                "{name}: {} missing in {kinds:?}",
+                e.kind
+            );
+        }
+    }
+}
