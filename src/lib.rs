@@ -3,6 +3,8 @@
 //! Stages: source → face → regions → motion → spectral → events → session/report.
 
 pub mod analysis;
+pub mod app;
+pub mod camera;
 pub mod events;
 pub mod export;
 pub mod face;

@@ -1,0 +1,541 @@
+//! The desktop app: a live egui window over the engine.
+//!
+//! Layout: source picker and messages on top; the live view, face quality
+//! and counters on the left; the self-check wizard and the session library
+//! on the right; traces, spectrogram, laterality and the event timeline in
+//! the middle. Every view reads a [`store::Store`], which is either the live
+//! session (fed by [`pipeline::Pipeline`]) or a replayed one.
+
+pub mod counters;
+pub mod library;
+pub mod pipeline;
+pub mod sources;
+pub mod spectrogram;
+pub mod store;
+pub mod timeline;
+pub mod traces;
+pub mod video;
+pub mod wizard;
+
+use std::path::PathBuf;
+
+use egui::{Color32, RichText};
+
+use crate::analysis::AnalysisConfig;
+use crate::regions::{RegionLayout, Side};
+use crate::session::{default_data_dir, read_session};
+pub use pipeline::SourceChoice;
+use pipeline::{Command, FaceQuality, FrameStats, Pipeline, Recording, Status};
+use store::Store;
+
+/// Colour of the patient's left side everywhere.
+pub const LEFT_COLOR: Color32 = Color32::from_rgb(240, 140, 40);
+/// Colour of the patient's right side everywhere.
+pub const RIGHT_COLOR: Color32 = Color32::from_rgb(70, 150, 240);
+pub const BILATERAL_COLOR: Color32 = Color32::from_rgb(190, 90, 220);
+
+pub fn side_color(side: Side) -> Color32 {
+    match side {
+        Side::Left => LEFT_COLOR,
+        Side::Right => RIGHT_COLOR,
+    }
+}
+
+pub fn side_label(side: Side) -> &'static str {
+    match side {
+        Side::Left => "patient's left",
+        Side::Right => "patient's right",
+    }
+}
+
+/// How the app starts.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    /// The source to open; `None` picks the first camera, or the demo sample
+    /// (with a banner) when there is no camera or it cannot be opened.
+    pub source: Option<SourceChoice>,
+    /// Where sessions are recorded; `None` uses
+    /// [`default_data_dir`](crate::session::default_data_dir)
+    /// (`TWITCHSCOPE_DATA_DIR` overrides it).
+    pub data_dir: Option<PathBuf>,
+    /// Mirror the preview (the data always stay in patient sides).
+    pub mirror: bool,
+    pub analysis: AnalysisConfig,
+    /// Close the window after this many seconds and print the frame counts
+    /// to stderr (for measurements and smoke tests).
+    pub quit_after_s: Option<f64>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            source: None,
+            data_dir: None,
+            mirror: true,
+            analysis: AnalysisConfig::default(),
+            quit_after_s: None,
+        }
+    }
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(options: AppOptions) -> anyhow::Result<()> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("twitchscope")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 560.0])
+            .with_drag_and_drop(true),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "twitchscope",
+        native,
+        Box::new(move |cc| Ok(Box::new(TwitchApp::new(options, Some(cc.egui_ctx.clone()))))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+/// The application state.
+pub struct TwitchApp {
+    options: AppOptions,
+    data_dir: PathBuf,
+    ctx: Option<egui::Context>,
+    pipeline: Option<Pipeline>,
+    started: bool,
+    /// The source was picked automatically (falling back to the demo is allowed).
+    auto_source: bool,
+    pub banner: Option<String>,
+    pub error: Option<String>,
+    pub live: Store,
+    pub replay: Option<Store>,
+    status: Status,
+    recording: Recording,
+    layout: Option<RegionLayout>,
+    quality: FaceQuality,
+    stats: FrameStats,
+    face_fraction: f64,
+    video: video::VideoPanel,
+    spectro: spectrogram::SpectrogramPanel,
+    live_analysis_version: u64,
+    frame_info: video::FrameInfo,
+    sources: sources::SourcePanel,
+    pub wizard: wizard::Wizard,
+    library: library::LibraryPanel,
+    last_time: Option<f64>,
+    quit_at: Option<f64>,
+}
+
+impl TwitchApp {
+    /// The app; the pipeline starts on the first frame drawn. `ctx` lets the
+    /// analysis thread wake the UI (tests may pass `None`).
+    pub fn new(options: AppOptions, ctx: Option<egui::Context>) -> TwitchApp {
+        let data_dir = options.data_dir.clone().unwrap_or_else(default_data_dir);
+        TwitchApp {
+            video: video::VideoPanel::new(options.mirror),
+            options,
+            data_dir,
+            ctx,
+            pipeline: None,
+            started: false,
+            auto_source: false,
+            banner: None,
+            error: None,
+            live: Store::live(),
+            replay: None,
+            status: Status::Starting,
+            recording: Recording::Off,
+            layout: None,
+            quality: FaceQuality::default(),
+            stats: FrameStats::default(),
+            face_fraction: 0.0,
+            spectro: spectrogram::SpectrogramPanel::default(),
+            live_analysis_version: 0,
+            frame_info: video::FrameInfo::default(),
+            sources: sources::SourcePanel::default(),
+            wizard: wizard::Wizard::default(),
+            library: library::LibraryPanel::default(),
+            last_time: None,
+            quit_at: None,
+        }
+    }
+
+    /// The frame counts of the running pipeline.
+    pub fn stats(&self) -> FrameStats {
+        self.stats
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    pub fn recording(&self) -> &Recording {
+        &self.recording
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    /// Switches the live source (stopping the old one, closing its recording).
+    pub fn start_source(&mut self, choice: SourceChoice) {
+        if let Some(p) = self.pipeline.take() {
+            p.stop();
+        }
+        self.apply_recording_stop();
+        self.live = Store::live();
+        self.status = Status::Starting;
+        self.layout = None;
+        self.quality = FaceQuality::default();
+        self.stats = FrameStats::default();
+        self.error = None;
+        if !matches!(choice, SourceChoice::Demo) {
+            self.banner = None;
+        }
+        let ctx = self.ctx.clone();
+        self.pipeline = Some(Pipeline::start(choice, self.options.analysis.clone(), ctx));
+    }
+
+    fn apply_recording_stop(&mut self) {
+        if self.wizard.is_recording() {
+            self.wizard.stop();
+        }
+    }
+
+    fn first_start(&mut self) {
+        self.started = true;
+        self.sources.refresh_cameras();
+        let choice = match self.options.source.clone() {
+            Some(c) => c,
+            None => {
+                self.auto_source = true;
+                match self.sources.cameras.first() {
+                    Some(cam) => {
+                        self.sources.request.index = cam.index;
+                        SourceChoice::Camera(self.sources.request.clone())
+                    }
+                    None => {
+                        self.banner = Some(
+                            "No camera found: showing the built-in DEMO recording (a simulated \
+                             face with twitching of the patient's LEFT side), not a live measurement."
+                                .into(),
+                        );
+                        SourceChoice::Demo
+                    }
+                }
+            }
+        };
+        self.start_source(choice);
+    }
+
+    /// Takes what the pipeline published.
+    fn poll(&mut self, ctx: &egui::Context) {
+        let Some(p) = &self.pipeline else { return };
+        self.stats = p.stats();
+        let mut live = p.live();
+        if !live.new_samples.is_empty() {
+            self.live.extend(&live.new_samples);
+            live.new_samples.clear();
+        }
+        if !live.new_steps.is_empty() {
+            self.live.steps.append(&mut live.new_steps);
+        }
+        if live.analysis_version != self.live_analysis_version {
+            self.live.analysis = live.analysis.clone();
+            self.live_analysis_version = live.analysis_version;
+        }
+        self.video
+            .update_texture(ctx, &live.frame, live.frame_version);
+        self.frame_info = video::FrameInfo::of(&live.frame);
+        self.status = live.status.clone();
+        if live.recording != self.recording {
+            if let Recording::Saved(_) = &live.recording {
+                self.library.refresh(&self.data_dir);
+            }
+            if let Recording::Failed(msg) = &live.recording {
+                self.error = Some(msg.clone());
+                self.wizard.phase = wizard::Phase::Idle;
+            }
+            self.recording = live.recording.clone();
+        }
+        if self.layout.is_none() {
+            self.layout = live.layout.clone();
+        }
+        self.quality = live.quality;
+        self.face_fraction = live.face_visible_fraction;
+        drop(live);
+        // A camera picked automatically that cannot be opened: fall back to
+        // the demo, saying why.
+        if let Status::Failed(msg) = &self.status {
+            let camera = matches!(
+                self.pipeline.as_ref().map(|p| &p.choice),
+                Some(SourceChoice::Camera(_))
+            );
+            if self.auto_source && camera && self.live.samples.is_empty() {
+                self.banner = Some(format!(
+                    "The camera could not be opened ({msg}): showing the built-in DEMO recording \
+                     (a simulated face with twitching of the patient's LEFT side), not a live measurement."
+                ));
+                self.auto_source = false;
+                self.start_source(SourceChoice::Demo);
+            }
+        }
+    }
+
+    fn send(&mut self, actions: Vec<wizard::Action>) {
+        for a in actions {
+            let cmd = match a {
+                wizard::Action::StartRecording { protocol } => Command::StartRecording {
+                    root: self.data_dir.clone(),
+                    protocol,
+                },
+                wizard::Action::Mark { step, phase } => Command::Mark { step, phase },
+                wizard::Action::StopRecording => Command::StopRecording,
+            };
+            if let Some(p) = &self.pipeline {
+                p.send(cmd);
+            }
+        }
+    }
+
+    fn open_replay(&mut self, dir: PathBuf) {
+        match read_session(&dir) {
+            Ok(session) => {
+                if session.samples.is_empty() {
+                    self.error = Some(format!("{}: the session has no samples", dir.display()));
+                    return;
+                }
+                let analysis = session.analyze(&self.options.analysis);
+                self.replay = Some(Store::replay(&session, analysis));
+                self.library.playing = false;
+                self.error = None;
+            }
+            Err(e) => self.error = Some(format!("cannot open the session: {e:#}")),
+        }
+    }
+
+    /// Draws the whole window into `ui`.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        if self.ctx.is_none() {
+            self.ctx = Some(ctx.clone());
+        }
+        if !self.started {
+            self.first_start();
+            if let Some(s) = self.options.quit_after_s {
+                self.quit_at = Some(ui.input(|i| i.time) + s);
+            }
+        }
+        self.poll(&ctx);
+        let now = ui.input(|i| i.time);
+        let dt = self
+            .last_time
+            .map(|t| (now - t).clamp(0.0, 0.5))
+            .unwrap_or(0.0);
+        self.last_time = Some(now);
+        // Dropped files become the source.
+        let dropped: Vec<PathBuf> = ui.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            self.sources.path_text = path.display().to_string();
+            self.start_source(SourceChoice::File(path));
+        }
+        let actions = self.wizard.tick(now);
+        self.send(actions);
+
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("twitchscope").strong().size(18.0));
+                ui.label(
+                    RichText::new(status_text(&self.status)).color(status_color(&self.status)),
+                );
+                match &self.recording {
+                    Recording::On { dir, .. } => {
+                        ui.label(
+                            RichText::new(format!("REC {}", dir.display()))
+                                .color(Color32::from_rgb(230, 70, 60)),
+                        );
+                    }
+                    Recording::Saved(dir) => {
+                        ui.label(format!("saved {}", dir.display()));
+                    }
+                    _ => {}
+                }
+            });
+            let current = self.pipeline.as_ref().map(|p| p.choice.clone());
+            if let Some(choice) = self.sources.ui(ui, current.as_ref()) {
+                self.auto_source = false;
+                self.start_source(choice);
+            }
+            if let Some(b) = &self.banner {
+                egui::Frame::new()
+                    .fill(Color32::from_rgb(90, 70, 10))
+                    .inner_margin(4.0)
+                    .show(ui, |ui| {
+                        ui.label(
+                            RichText::new(format!("DEMO  {b}"))
+                                .color(Color32::WHITE)
+                                .strong(),
+                        );
+                    });
+            }
+            let failed = match &self.status {
+                Status::Failed(m) => Some(m.clone()),
+                _ => None,
+            };
+            for msg in failed.iter().chain(self.error.iter()) {
+                ui.colored_label(Color32::from_rgb(240, 90, 80), format!("Error: {msg}"));
+            }
+        });
+
+        // Replay controls sit under the library on the right.
+        let mut lib_action = None;
+        egui::Panel::right("right_panel")
+            .default_size(300.0)
+            .resizable(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    let can_record = self.replay.is_none()
+                        && matches!(self.status, Status::Running)
+                        && self.pipeline.is_some();
+                    let actions = self
+                        .wizard
+                        .ui(ui, now, can_record || self.wizard.is_recording());
+                    self.send(actions);
+                    ui.separator();
+                    if let Some(store) = &mut self.replay {
+                        lib_action = self.library.replay_controls(ui, store, dt);
+                        ui.separator();
+                    }
+                    let replaying = self.replay.as_ref().and_then(|s| match &s.mode {
+                        store::StoreMode::Replay { dir, .. } => Some(dir.clone()),
+                        _ => None,
+                    });
+                    if let Some(a) = self.library.ui(ui, &self.data_dir, replaying.as_deref()) {
+                        lib_action = Some(a);
+                    }
+                });
+            });
+        match lib_action {
+            Some(library::LibraryAction::Replay(dir)) => self.open_replay(dir),
+            Some(library::LibraryAction::BackToLive) => {
+                self.replay = None;
+                self.library.playing = false;
+            }
+            None => {}
+        }
+
+        let store = self.replay.as_ref().unwrap_or(&self.live);
+        let version = if store.is_replay() {
+            u64::MAX - 1
+        } else {
+            self.live_analysis_version
+        };
+        self.spectro
+            .update(&ctx, store.analysis.as_deref(), version);
+
+        egui::Panel::left("left_panel")
+            .default_size(440.0)
+            .resizable(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    let live_frame = (!store.is_replay()).then(|| video::LiveFrame {
+                        frame: &self.frame_info,
+                        layout: self.layout.as_ref(),
+                        quality: self.quality,
+                    });
+                    self.video.ui(ui, store, live_frame);
+                    ui.separator();
+                    let stats = (!store.is_replay()).then_some(self.stats);
+                    let face = (!store.is_replay()).then_some(self.face_fraction);
+                    counters::ui(ui, store, stats, face);
+                });
+            });
+
+        let band = {
+            let mut s = self.options.analysis.spectral.clone();
+            if let Some(a) = &store.analysis {
+                if a.source.fps.is_finite() && a.source.fps >= 5.0 {
+                    s.rate_hz = a.source.fps.round();
+                }
+            }
+            s.band()
+        };
+        egui::CentralPanel::default().show(ui, |ui| {
+            let h = ui.available_height();
+            let x_range = traces::ui(ui, store, (h * 0.36).max(150.0));
+            ui.separator();
+            self.spectro.ui(ui, store, band, (h * 0.34).max(130.0));
+            ui.separator();
+            timeline::laterality_ui(ui, store, x_range);
+            ui.separator();
+            timeline::events_ui(ui, store, x_range);
+        });
+
+        // Keep the clock running for countdowns, replay and live data.
+        ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        if let Some(q) = self.quit_at {
+            if now >= q {
+                let s = self.stats;
+                eprintln!(
+                    "twitchscope app: frames captured {} analysed {} dropped {} ({:.1} % analysed)",
+                    s.captured,
+                    s.analysed,
+                    s.dropped,
+                    100.0 * s.analysed as f64 / s.captured.max(1) as f64
+                );
+                self.quit_at = None;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+}
+
+impl eframe::App for TwitchApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.wizard.stop();
+        if let Some(p) = self.pipeline.take() {
+            // Stopping closes any recording cleanly.
+            p.stop();
+        }
+    }
+}
+
+fn status_text(s: &Status) -> String {
+    match s {
+        Status::Starting => "starting…".into(),
+        Status::Running => "live".into(),
+        Status::Ended => "source ended".into(),
+        Status::Failed(_) => "stopped (see message)".into(),
+    }
+}
+
+fn status_color(s: &Status) -> Color32 {
+    match s {
+        Status::Running => Color32::from_rgb(90, 190, 90),
+        Status::Failed(_) => Color32::from_rgb(240, 90, 80),
+        _ => Color32::GRAY,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_labels_name_the_patient() {
+        assert_eq!(side_label(Side::Left), "patient's left");
+        assert_ne!(side_color(Side::Left), side_color(Side::Right));
+    }
+}

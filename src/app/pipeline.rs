@@ -1,0 +1,771 @@
+//! Capture → analysis → UI.
+//!
+//! The capture thread reads frames from the source (pacing files in real
+//! time by their timestamps) into a small bounded queue; when analysis falls
+//! behind, the oldest queued frame is dropped and counted. The analysis
+//! thread runs the [`Engine`] on every frame it gets, re-runs
+//! [`analyze_samples`] about once a second, records the session when asked,
+//! and publishes samples, the newest frame with its pose, and the analysis to
+//! [`LiveState`], which the UI drains every repaint. Frame buffers circulate
+//! capture → queue → analysis → back to capture, so the steady state
+//! allocates no frames.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::analysis::{Analysis, AnalysisConfig, Engine, FrameReport, SourceMeta, analyze_samples};
+use crate::camera::{CameraRequest, CameraSource};
+use crate::frame::{Frame, FrameSource, SourceInfo};
+use crate::motion::MotionSample;
+use crate::regions::{RegionLayout, Similarity};
+use crate::session::{SessionMeta, SessionWriter, StepMark, StepPhase};
+use crate::source::VideoFileSource;
+
+/// The demo recording: a phantom face with left hemifacial spasm.
+pub const DEMO_VIDEO: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/samples/demo_left_hfs.mp4"
+));
+
+/// Frames the capture → analysis queue holds before the oldest is dropped.
+pub const QUEUE_FRAMES: usize = 8;
+/// How often the live analysis is re-run, seconds.
+pub const ANALYSIS_PERIOD_S: f64 = 1.0;
+/// The live analysis covers at most this many recent seconds.
+pub const LIVE_ANALYSIS_SPAN_S: f64 = 300.0;
+
+/// Where frames come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceChoice {
+    Camera(CameraRequest),
+    File(PathBuf),
+    /// The embedded demo recording, looped.
+    Demo,
+}
+
+impl SourceChoice {
+    pub fn label(&self) -> String {
+        match self {
+            SourceChoice::Camera(r) => format!("camera {}", r.index),
+            SourceChoice::File(p) => p.display().to_string(),
+            SourceChoice::Demo => "demo sample".into(),
+        }
+    }
+}
+
+/// Writes the embedded demo video to the temp folder (once) and returns its path.
+pub fn demo_video_path() -> Result<PathBuf> {
+    let path = std::env::temp_dir().join(format!(
+        "twitchscope-demo-{}-{}.mp4",
+        env!("CARGO_PKG_VERSION"),
+        DEMO_VIDEO.len()
+    ));
+    let up_to_date = std::fs::metadata(&path)
+        .map(|m| m.len() == DEMO_VIDEO.len() as u64)
+        .unwrap_or(false);
+    if !up_to_date {
+        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+        std::fs::write(&tmp, DEMO_VIDEO)
+            .with_context(|| format!("writing the demo video to {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path)
+            .with_context(|| format!("writing the demo video to {}", path.display()))?;
+    }
+    Ok(path)
+}
+
+/// Pause between two passes of a looped video, seconds.
+pub const LOOP_GAP_S: f64 = 1.0;
+
+/// A video file played again and again, time running on across the loops.
+pub struct LoopingSource {
+    path: PathBuf,
+    inner: VideoFileSource,
+    info: SourceInfo,
+    offset_s: f64,
+    last_t: f64,
+    next_index: u64,
+    frames_this_loop: u64,
+}
+
+impl LoopingSource {
+    pub fn open(path: &Path) -> Result<LoopingSource> {
+        let inner = VideoFileSource::open(path)?;
+        let mut info = inner.info().clone();
+        info.frames = None;
+        info.duration_s = None;
+        Ok(LoopingSource {
+            path: path.to_path_buf(),
+            inner,
+            info,
+            offset_s: 0.0,
+            last_t: 0.0,
+            next_index: 0,
+            frames_this_loop: 0,
+        })
+    }
+}
+
+impl FrameSource for LoopingSource {
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool> {
+        if !self.inner.next_frame(frame)? {
+            if self.frames_this_loop == 0 {
+                return Ok(false);
+            }
+            // A second's gap marks the jump back to the start, so the
+            // analysis does not read the cut as a twitch of the whole face.
+            self.offset_s = self.last_t + LOOP_GAP_S;
+            self.inner = VideoFileSource::open(&self.path)?;
+            self.frames_this_loop = 0;
+            if !self.inner.next_frame(frame)? {
+                return Ok(false);
+            }
+        }
+        self.frames_this_loop += 1;
+        frame.timestamp_s += self.offset_s;
+        frame.index = self.next_index;
+        self.next_index += 1;
+        self.last_t = frame.timestamp_s;
+        Ok(true)
+    }
+}
+
+fn open_source(choice: &SourceChoice) -> Result<(Box<dyn FrameSource>, bool)> {
+    Ok(match choice {
+        SourceChoice::Camera(req) => (Box::new(CameraSource::open(req)?), false),
+        SourceChoice::File(path) => (Box::new(VideoFileSource::open(path)?), true),
+        SourceChoice::Demo => (Box::new(LoopingSource::open(&demo_video_path()?)?), true),
+    })
+}
+
+/// Face-quality measures of the newest frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FaceQuality {
+    pub face_found: bool,
+    /// Mean full-range luma of the frame's centre, 0–255.
+    pub brightness: f32,
+    /// Outer eye-corner distance in image pixels (when a face is tracked).
+    pub interocular_px: Option<f32>,
+    /// Head roll against the reference face, degrees.
+    pub roll_deg: Option<f32>,
+    /// Residual head speed (face units / s).
+    pub head_speed: f32,
+}
+
+/// The newest analysed frame, for the live view.
+#[derive(Clone, Debug, Default)]
+pub struct DisplayFrame {
+    pub width: usize,
+    pub height: usize,
+    pub rgb: Vec<u8>,
+    pub t: f64,
+    pub index: u64,
+    pub pose: Option<Similarity>,
+}
+
+/// The state of the session recording.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Recording {
+    #[default]
+    Off,
+    On {
+        dir: PathBuf,
+        protocol: Option<String>,
+        /// Pipeline time at which the recording started.
+        started_t: f64,
+    },
+    Saved(PathBuf),
+    Failed(String),
+}
+
+/// Where the pipeline stands.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Status {
+    #[default]
+    Starting,
+    Running,
+    /// The source ended (end of a video file).
+    Ended,
+    /// The source or the engine failed; the message is for the user.
+    Failed(String),
+}
+
+/// What the analysis thread publishes for the UI.
+#[derive(Default)]
+pub struct LiveState {
+    pub info: Option<SourceInfo>,
+    pub status: Status,
+    /// Samples the UI has not taken yet.
+    pub new_samples: Vec<MotionSample>,
+    pub frame: DisplayFrame,
+    pub frame_version: u64,
+    pub layout: Option<RegionLayout>,
+    pub analysis: Option<Arc<Analysis>>,
+    pub analysis_version: u64,
+    pub quality: FaceQuality,
+    pub face_visible_fraction: f64,
+    pub recording: Recording,
+    /// Step marks as recorded (pipeline time), for the live store.
+    pub new_steps: Vec<StepMark>,
+}
+
+/// Frame counters, readable without locking.
+#[derive(Default)]
+pub struct Counters {
+    pub captured: AtomicU64,
+    pub dropped: AtomicU64,
+    pub analysed: AtomicU64,
+}
+
+/// A snapshot of [`Counters`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FrameStats {
+    pub captured: u64,
+    pub dropped: u64,
+    pub analysed: u64,
+}
+
+#[derive(Default)]
+struct FrameQueue {
+    frames: VecDeque<Frame>,
+    /// The capture thread has stopped (end of stream or error).
+    closed: bool,
+}
+
+struct Shared {
+    stop: AtomicBool,
+    queue: Mutex<FrameQueue>,
+    ready: Condvar,
+    live: Mutex<LiveState>,
+    counters: Counters,
+    repaint: Option<egui::Context>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicked thread must not take the UI down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Requests from the UI to the analysis thread.
+#[derive(Clone, Debug)]
+pub enum Command {
+    StartRecording {
+        root: PathBuf,
+        protocol: Option<String>,
+    },
+    Mark {
+        step: String,
+        phase: StepPhase,
+    },
+    StopRecording,
+}
+
+/// A running capture + analysis pipeline. Dropping it stops both threads
+/// (closing any recording cleanly).
+pub struct Pipeline {
+    pub choice: SourceChoice,
+    shared: Arc<Shared>,
+    commands: Sender<Command>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Pipeline {
+    /// Starts the threads; the source is opened on the capture thread, so a
+    /// slow or failing camera never blocks the UI.
+    pub fn start(
+        choice: SourceChoice,
+        config: AnalysisConfig,
+        repaint: Option<egui::Context>,
+    ) -> Pipeline {
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            queue: Mutex::new(FrameQueue::default()),
+            ready: Condvar::new(),
+            live: Mutex::new(LiveState::default()),
+            counters: Counters::default(),
+            repaint,
+        });
+        let (cmd_tx, cmd_rx) = channel();
+        let (pool_tx, pool_rx) = channel::<Frame>();
+        let mut threads = Vec::new();
+        let s = shared.clone();
+        let c = choice.clone();
+        match std::thread::Builder::new()
+            .name("capture".into())
+            .spawn(move || capture_thread(c, s, pool_rx))
+        {
+            Ok(h) => threads.push(h),
+            Err(e) => fail(&shared, format!("cannot start the capture thread: {e}")),
+        }
+        let s = shared.clone();
+        match std::thread::Builder::new()
+            .name("analysis".into())
+            .spawn(move || analysis_thread(config, s, cmd_rx, pool_tx))
+        {
+            Ok(h) => threads.push(h),
+            Err(e) => fail(&shared, format!("cannot start the analysis thread: {e}")),
+        }
+        Pipeline {
+            choice,
+            shared,
+            commands: cmd_tx,
+            threads,
+        }
+    }
+
+    /// Locks the published state.
+    pub fn live(&self) -> MutexGuard<'_, LiveState> {
+        lock(&self.shared.live)
+    }
+
+    pub fn stats(&self) -> FrameStats {
+        let c = &self.shared.counters;
+        FrameStats {
+            captured: c.captured.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            analysed: c.analysed.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn send(&self, command: Command) {
+        // The analysis thread has exited only after a failure, which the
+        // status already reports.
+        let _ = self.commands.send(command);
+    }
+
+    /// Stops both threads and waits for them (the recording is closed).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.ready.notify_all();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn fail(shared: &Shared, msg: String) {
+    lock(&shared.live).status = Status::Failed(msg);
+    if let Some(ctx) = &shared.repaint {
+        ctx.request_repaint();
+    }
+}
+
+fn capture_thread(choice: SourceChoice, shared: Arc<Shared>, pool: Receiver<Frame>) {
+    let close = |shared: &Shared| {
+        lock(&shared.queue).closed = true;
+        shared.ready.notify_all();
+    };
+    let (mut source, paced) = match open_source(&choice) {
+        Ok(s) => s,
+        Err(e) => {
+            fail(&shared, format!("{e:#}"));
+            close(&shared);
+            return;
+        }
+    };
+    lock(&shared.live).info = Some(source.info().clone());
+    // Real-time pacing of files: media time t plays at wall time
+    // `clock + (t - t0)`.
+    let mut clock: Option<(Instant, f64)> = None;
+    while !shared.stop.load(Ordering::Relaxed) {
+        let mut frame = pool.try_recv().unwrap_or_default();
+        match source.next_frame(&mut frame) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                fail(&shared, format!("{e:#}"));
+                break;
+            }
+        }
+        if paced {
+            let t = frame.timestamp_s;
+            let (start, t0) = *clock.get_or_insert((Instant::now(), t));
+            let due = start + Duration::from_secs_f64((t - t0).max(0.0));
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            } else if now - due > Duration::from_secs(1) {
+                // Far behind (a stall): restart the clock rather than race.
+                clock = Some((now, t));
+            }
+        }
+        shared.counters.captured.fetch_add(1, Ordering::Relaxed);
+        let mut q = lock(&shared.queue);
+        if q.frames.len() >= QUEUE_FRAMES {
+            q.frames.pop_front();
+            shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        q.frames.push_back(frame);
+        drop(q);
+        shared.ready.notify_one();
+    }
+    close(&shared);
+}
+
+/// The session being written, owned by the analysis thread.
+struct Recorder {
+    writer: SessionWriter,
+    /// Pipeline time of the recording's t = 0.
+    t0: f64,
+    samples: Vec<MotionSample>,
+    source: SourceMeta,
+    face_frames: u64,
+}
+
+impl Recorder {
+    fn append(&mut self, sample: &MotionSample) -> Result<()> {
+        let mut s = *sample;
+        s.t -= self.t0;
+        if s.valid {
+            self.face_frames += 1;
+        }
+        self.writer.append(&s)?;
+        self.samples.push(s);
+        Ok(())
+    }
+
+    fn close(self, config: &AnalysisConfig) -> Result<PathBuf> {
+        let analysis = (self.samples.len() >= 2).then(|| {
+            let first = self.samples[0].t;
+            let last = self.samples[self.samples.len() - 1].t;
+            let mut source = self.source.clone();
+            source.frames = self.samples.len() as u64;
+            source.duration_s = last - first + 1.0 / source.fps.max(1.0);
+            analyze_samples(
+                &self.samples,
+                source,
+                self.face_frames as f64 / self.samples.len() as f64,
+                config,
+            )
+        });
+        self.writer.close(analysis.as_ref())
+    }
+}
+
+struct AnalysisWorker {
+    config: AnalysisConfig,
+    shared: Arc<Shared>,
+    pool: Sender<Frame>,
+    /// Frames pushed into the engine whose reports have not come out yet.
+    held: VecDeque<Frame>,
+    ready: Vec<FrameReport>,
+    recorder: Option<Recorder>,
+    last_t: f64,
+    last_analysis: Instant,
+    last_repaint: Instant,
+}
+
+fn analysis_thread(
+    config: AnalysisConfig,
+    shared: Arc<Shared>,
+    commands: Receiver<Command>,
+    pool: Sender<Frame>,
+) {
+    let mut engine = match Engine::new(config.clone()) {
+        Ok(e) => e,
+        Err(e) => {
+            fail(&shared, format!("cannot start the analysis engine: {e:#}"));
+            shared.stop.store(true, Ordering::SeqCst);
+            return;
+        }
+    };
+    let mut w = AnalysisWorker {
+        config,
+        shared: shared.clone(),
+        pool,
+        held: VecDeque::new(),
+        ready: Vec::new(),
+        recorder: None,
+        last_t: 0.0,
+        last_analysis: Instant::now(),
+        last_repaint: Instant::now(),
+    };
+    let mut ended = false;
+    loop {
+        loop {
+            match commands.try_recv() {
+                Ok(cmd) => w.command(cmd),
+                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let frame = {
+            let mut q = lock(&shared.queue);
+            if q.frames.is_empty() && !q.closed {
+                q = shared
+                    .ready
+                    .wait_timeout(q, Duration::from_millis(50))
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            match q.frames.pop_front() {
+                Some(f) => Some(f),
+                None if q.closed => {
+                    ended = true;
+                    None
+                }
+                None => None,
+            }
+        };
+        if ended {
+            break;
+        }
+        let Some(frame) = frame else { continue };
+        w.ready.clear();
+        if let Err(e) = engine.push_frame(&frame, &mut w.ready) {
+            fail(&shared, format!("analysis failed: {e:#}"));
+            shared.stop.store(true, Ordering::SeqCst);
+            let _ = w.pool.send(frame);
+            break;
+        }
+        shared.counters.analysed.fetch_add(1, Ordering::Relaxed);
+        w.last_t = frame.timestamp_s;
+        w.held.push_back(frame);
+        w.publish(&engine);
+    }
+    // End of stream: measure what is left and publish the final analysis.
+    w.ready.clear();
+    if engine.finish(&mut w.ready).is_ok() {
+        w.publish(&engine);
+    }
+    w.analyse(&engine);
+    if ended {
+        let mut live = lock(&shared.live);
+        if live.status == Status::Running || live.status == Status::Starting {
+            live.status = Status::Ended;
+        }
+    }
+    // Commands that arrived meanwhile (a last step mark) still count.
+    while let Ok(cmd) = commands.try_recv() {
+        if !matches!(cmd, Command::StartRecording { .. }) {
+            w.command(cmd);
+        }
+    }
+    w.stop_recording();
+    if let Some(ctx) = &shared.repaint {
+        ctx.request_repaint();
+    }
+}
+
+impl AnalysisWorker {
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::StartRecording { root, protocol } => {
+                self.stop_recording();
+                let info = lock(&self.shared.live).info.clone().unwrap_or_default();
+                let meta = SessionMeta::new(
+                    info.name.clone(),
+                    info.fps,
+                    info.width,
+                    info.height,
+                    protocol.clone(),
+                );
+                let state = match SessionWriter::create(&root, &meta) {
+                    Ok(writer) => {
+                        let dir = writer.dir().to_path_buf();
+                        self.recorder = Some(Recorder {
+                            writer,
+                            t0: self.last_t,
+                            samples: Vec::new(),
+                            source: SourceMeta::from_info(&info, 0, 0.0),
+                            face_frames: 0,
+                        });
+                        Recording::On {
+                            dir,
+                            protocol,
+                            started_t: self.last_t,
+                        }
+                    }
+                    Err(e) => Recording::Failed(format!("cannot record: {e:#}")),
+                };
+                lock(&self.shared.live).recording = state;
+            }
+            Command::Mark { step, phase } => {
+                let t = self.last_t;
+                if let Some(rec) = &mut self.recorder {
+                    let mark = StepMark {
+                        t: t - rec.t0,
+                        step: step.clone(),
+                        phase,
+                    };
+                    if let Err(e) = rec.writer.mark_step(&mark) {
+                        lock(&self.shared.live).recording =
+                            Recording::Failed(format!("recording failed: {e:#}"));
+                        self.recorder = None;
+                    }
+                }
+                lock(&self.shared.live)
+                    .new_steps
+                    .push(StepMark { t, step, phase });
+            }
+            Command::StopRecording => self.stop_recording(),
+        }
+    }
+
+    fn stop_recording(&mut self) {
+        if let Some(rec) = self.recorder.take() {
+            let state = match rec.close(&self.config) {
+                Ok(dir) => Recording::Saved(dir),
+                Err(e) => Recording::Failed(format!("closing the recording failed: {e:#}")),
+            };
+            lock(&self.shared.live).recording = state;
+        }
+    }
+
+    /// Hands new reports to the recorder and the UI.
+    fn publish(&mut self, engine: &Engine) {
+        if let Some(rec) = &mut self.recorder {
+            let mut failed = None;
+            for r in &self.ready {
+                if let Err(e) = rec.append(&r.sample) {
+                    failed = Some(format!("recording failed: {e:#}"));
+                    break;
+                }
+            }
+            if let Some(msg) = failed {
+                self.recorder = None;
+                lock(&self.shared.live).recording = Recording::Failed(msg);
+            }
+        }
+        let newest = self.ready.last().map(|r| (r.index, r.pose, r.sample));
+        // Frames whose reports are out go back to the capture thread; the
+        // newest reported one is shown.
+        let mut shown: Option<Frame> = None;
+        if let Some((index, _, _)) = newest {
+            while self.held.front().is_some_and(|f| f.index <= index) {
+                let f = self.held.pop_front().expect("checked above");
+                if f.index == index {
+                    shown = Some(f);
+                } else {
+                    let _ = self.pool.send(f);
+                }
+            }
+        }
+        let analyse = self.last_analysis.elapsed().as_secs_f64() >= ANALYSIS_PERIOD_S;
+        {
+            let mut live = lock(&self.shared.live);
+            if live.status == Status::Starting {
+                live.status = Status::Running;
+            }
+            live.new_samples.extend(self.ready.iter().map(|r| r.sample));
+            if live.layout.is_none() {
+                live.layout = engine.layout().cloned();
+            }
+            if let (Some(mut f), Some((index, pose, sample))) = (shown, newest) {
+                live.quality = quality(&f, pose, sample.head_speed, live.layout.as_ref());
+                let d = &mut live.frame;
+                std::mem::swap(&mut d.rgb, &mut f.rgb);
+                d.width = f.width;
+                d.height = f.height;
+                d.t = f.timestamp_s;
+                d.index = index;
+                d.pose = pose;
+                live.frame_version += 1;
+                // The buffer swapped in is the previous display frame's.
+                f.rgb.resize(f.width * f.height * 3, 0);
+                let _ = self.pool.send(f);
+            }
+            live.face_visible_fraction = engine.face_visible_fraction();
+        }
+        if analyse {
+            self.analyse(engine);
+            if let Some(rec) = &mut self.recorder {
+                if let Err(e) = rec.writer.flush() {
+                    self.recorder = None;
+                    lock(&self.shared.live).recording =
+                        Recording::Failed(format!("recording failed: {e:#}"));
+                }
+            }
+        }
+        if let Some(ctx) = &self.shared.repaint {
+            // About 25 redraws a second: a software-rendered window must
+            // not take the CPU the analysis needs.
+            if self.last_repaint.elapsed() >= Duration::from_millis(40) {
+                self.last_repaint = Instant::now();
+                ctx.request_repaint();
+            }
+        }
+    }
+
+    /// Re-runs the offline analysis on the recent samples and publishes it.
+    fn analyse(&mut self, engine: &Engine) {
+        self.last_analysis = Instant::now();
+        let samples = engine.samples();
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+            return;
+        };
+        let from = samples.partition_point(|s| s.t < last.t - LIVE_ANALYSIS_SPAN_S);
+        let samples = &samples[from..];
+        let first_t = samples.first().map(|s| s.t).unwrap_or(first.t);
+        let info = lock(&self.shared.live).info.clone().unwrap_or_default();
+        let fps = if info.fps > 0.0 { info.fps } else { 30.0 };
+        let duration = last.t - first_t + 1.0 / fps;
+        if duration < 2.0 {
+            return;
+        }
+        let source = SourceMeta::from_info(&info, samples.len() as u64, duration);
+        let analysis = analyze_samples(
+            samples,
+            source,
+            engine.face_visible_fraction(),
+            &self.config,
+        );
+        let mut live = lock(&self.shared.live);
+        live.analysis = Some(Arc::new(analysis));
+        live.analysis_version += 1;
+    }
+}
+
+fn quality(
+    frame: &Frame,
+    pose: Option<Similarity>,
+    head_speed: f32,
+    layout: Option<&RegionLayout>,
+) -> FaceQuality {
+    // Mean luma of the central quarter, every 4th pixel.
+    let (w, h) = (frame.width, frame.height);
+    let (mut sum, mut n) = (0u64, 0u64);
+    for y in (h / 4..3 * h / 4).step_by(4) {
+        for x in (w / 4..3 * w / 4).step_by(4) {
+            sum += frame.luma.get(y * w + x).copied().unwrap_or(0) as u64;
+            n += 1;
+        }
+    }
+    let brightness = if n > 0 { sum as f32 / n as f32 } else { 0.0 };
+    let (interocular_px, roll_deg) = match (pose, layout) {
+        (Some(p), Some(l)) => (
+            Some(l.interocular / p.scale().max(1e-6)),
+            Some(p.b.atan2(p.a).to_degrees()),
+        ),
+        _ => (None, None),
+    };
+    FaceQuality {
+        face_found: pose.is_some(),
+        brightness,
+        interocular_px,
+        roll_deg,
+        head_speed,
+    }
+}
