@@ -47,9 +47,7 @@ impl LibraryPanel {
         dt: f64,
     ) -> Option<LibraryAction> {
         let mut action = None;
-        let Some((t0, t1)) = store.t_bounds() else {
-            return None;
-        };
+        let (t0, t1) = store.t_bounds()?;
         if let super::store::StoreMode::Replay { title, .. } = &store.mode {
             ui.label(RichText::new(format!("Replaying {title}")).strong());
         }

@@ -446,7 +446,7 @@ impl TwitchApp {
             .resizable(true)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    let live_frame = (!store.is_replay()).then(|| video::LiveFrame {
+                    let live_frame = (!store.is_replay()).then_some(video::LiveFrame {
                         frame: &self.frame_info,
                         layout: self.layout.as_ref(),
                         quality: self.quality,

@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -502,11 +502,8 @@ fn analysis_thread(
     };
     let mut ended = false;
     loop {
-        loop {
-            match commands.try_recv() {
-                Ok(cmd) => w.command(cmd),
-                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
-            }
+        while let Ok(cmd) = commands.try_recv() {
+            w.command(cmd);
         }
         if shared.stop.load(Ordering::Relaxed) {
             break;

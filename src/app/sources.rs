@@ -14,22 +14,12 @@ pub const RESOLUTIONS: [(u32, u32); 3] = [(640, 480), (1280, 720), (320, 240)];
 pub const FRAME_RATES: [u32; 3] = [30, 15, 60];
 
 /// The picker's own state.
+#[derive(Default)]
 pub struct SourcePanel {
     pub cameras: Vec<CameraDevice>,
     pub camera_error: Option<String>,
     pub request: CameraRequest,
     pub path_text: String,
-}
-
-impl Default for SourcePanel {
-    fn default() -> Self {
-        SourcePanel {
-            cameras: Vec::new(),
-            camera_error: None,
-            request: CameraRequest::default(),
-            path_text: String::new(),
-        }
-    }
 }
 
 impl SourcePanel {

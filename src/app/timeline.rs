@@ -13,6 +13,9 @@ use crate::session::StepPhase;
 
 const LABEL_W: f32 = 86.0;
 
+/// Which events a timeline row shows.
+type RowFilter = Box<dyn Fn(EventKind, EventSide) -> bool>;
+
 pub fn laterality_color(l: Laterality) -> Color32 {
     match l {
         Laterality::None => Color32::from_gray(60),
@@ -127,7 +130,7 @@ pub fn events_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Rangef>
         ui.heading("Event timeline");
         ui.label("L/R = patient's left/right, B = both sides");
     });
-    let rows: [(&str, Box<dyn Fn(EventKind, EventSide) -> bool>); 5] = [
+    let rows: [(&str, RowFilter); 5] = [
         (
             "Clonic",
             Box::new(|k, s| k == EventKind::Clonic && s != EventSide::Bilateral),
