@@ -6,7 +6,7 @@
 //! (resampling → spectra → events → laterality) that turns samples into the
 //! analysis. A live view and a replay run the same two pieces.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -581,7 +581,7 @@ pub struct Window {
     pub laterality: Laterality,
     pub dominant_freq_hz: Option<f64>,
     /// Band power of each region's vertical velocity, per side.
-    pub band_power: PerSide<std::collections::BTreeMap<Region, f64>>,
+    pub band_power: PerSide<BTreeMap<Region, f64>>,
 }
 
 /// Spectrogram per side: eye-region power per window and frequency bin.
@@ -605,6 +605,11 @@ pub struct Analysis {
     pub events: Vec<Event>,
     pub windows: Vec<Window>,
     pub spectrogram: Spectrogram,
+    /// Noise floor of each region's band power, learned from this
+    /// recording (median over windows): `band_power` well above it is
+    /// activity.
+    #[serde(default)]
+    pub noise_floor: PerSide<BTreeMap<Region, f64>>,
 }
 
 /// Resamples motion samples to a uniform time base.
@@ -686,6 +691,7 @@ pub fn analyze_samples(
     let signals = build_signals(samples, rate);
     let events = detect_events(&signals, &events_config);
     let (windows, spectrogram) = spectral_windows(&signals, &spectral, &events);
+    let noise_floor = noise_floor(&windows);
     let summary = summarise(&events, source.duration_s);
     Analysis {
         schema: SCHEMA.to_string(),
@@ -697,6 +703,31 @@ pub fn analyze_samples(
         events,
         windows,
         spectrogram,
+        noise_floor,
+    }
+}
+
+/// Median band power per side and region over all windows.
+fn noise_floor(windows: &[Window]) -> PerSide<BTreeMap<Region, f64>> {
+    let mut scratch = Vec::new();
+    let mut values = Vec::with_capacity(windows.len());
+    let mut floor_of = |side: Side| -> BTreeMap<Region, f64> {
+        Region::ALL
+            .into_iter()
+            .map(|r| {
+                values.clear();
+                values.extend(
+                    windows
+                        .iter()
+                        .map(|w| w.band_power.get(side).get(&r).copied().unwrap_or(0.0) as f32),
+                );
+                (r, crate::spectral::median(&values, &mut scratch) as f64)
+            })
+            .collect()
+    };
+    PerSide {
+        left: floor_of(Side::Left),
+        right: floor_of(Side::Right),
     }
 }
 
@@ -739,7 +770,7 @@ fn spectral_windows(
     let lo = Region::LowerLid.index();
     for k in window_starts(signals.len(), len, hop) {
         let (t0, t1) = (signals.time(k), signals.time(k + len));
-        let mut band_power = PerSide::<std::collections::BTreeMap<Region, f64>>::default();
+        let mut band_power = PerSide::<BTreeMap<Region, f64>>::default();
         let mut eye_peak = [(0.0f32, 0.0f32); 2];
         for side in Side::BOTH {
             let s = side.index();
