@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use twitchscope::analysis::{Analysis, AnalysisConfig, analyze_source};
+use twitchscope::app::AppOptions;
+use twitchscope::app::pipeline::SourceChoice;
 use twitchscope::export::{EventsCsv, Exporter, JsonExporter, WindowsCsv, plain_summary};
 use twitchscope::frame::FrameSource;
 use twitchscope::source::VideoFileSource;
@@ -21,8 +23,10 @@ use twitchscope::synth::{self, Scenario, SynthSpec};
     about = "Measures facial twitching from a webcam or a video file"
 )]
 struct Cli {
+    /// Without a subcommand the desktop window opens (camera, or the
+    /// embedded sample when there is no camera).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -60,6 +64,21 @@ impl EngineArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open the desktop window (the default).
+    App {
+        /// Use the embedded sample video even if a camera exists.
+        #[arg(long)]
+        demo: bool,
+        /// Open this video file instead of a camera.
+        #[arg(long, conflicts_with = "demo")]
+        file: Option<PathBuf>,
+        /// Show the preview un-mirrored (data are always in patient sides).
+        #[arg(long)]
+        no_mirror: bool,
+        /// Close after this many seconds and print frame counts (for tests).
+        #[arg(long)]
+        quit_after: Option<f64>,
+    },
     /// Analyse a face video: sides, regions, events, frequencies.
     Analyze {
         /// The video file (any format ffmpeg reads).
@@ -116,7 +135,36 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let command = cli.command.unwrap_or(Command::App {
+        demo: false,
+        file: None,
+        no_mirror: false,
+        quit_after: None,
+    });
+    let result = match command {
+        Command::App {
+            demo,
+            file,
+            no_mirror,
+            quit_after,
+        } => {
+            let source = match (demo, file) {
+                (true, _) => Some(SourceChoice::Demo),
+                (false, Some(path)) => Some(SourceChoice::File(path)),
+                (false, None) => None,
+            };
+            let options = AppOptions {
+                source,
+                mirror: !no_mirror,
+                quit_after_s: quit_after,
+                ..AppOptions::default()
+            };
+            twitchscope::app::run(options).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e:#}; without a display, `twitchscope demo` analyses the sample in the terminal"
+                )
+            })
+        }
         Command::Analyze {
             video,
             json,
