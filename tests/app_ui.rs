@@ -117,3 +117,31 @@ fn every_panel_is_shown_and_a_recording_replays() {
     harness.step();
     assert!(harness.state().replay.is_none());
 }
+
+#[test]
+fn a_missing_file_is_a_message_in_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = AppOptions {
+        source: Some(SourceChoice::File(dir.path().join("no-such-video.mp4"))),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..AppOptions::default()
+    };
+    let app = TwitchApp::new(options, None);
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(|ui, app: &mut TwitchApp| app.show(ui), app);
+    let failed = step_until(&mut harness, Duration::from_secs(10), |app| {
+        matches!(app.status(), Status::Failed(_))
+    });
+    assert!(failed, "status {:?}", harness.state().status());
+    harness.step();
+    assert!(
+        harness
+            .query_all_by_label_contains("no such file")
+            .next()
+            .is_some(),
+        "the error is not shown"
+    );
+    // The window still has its panels and records nothing.
+    assert!(has_label(&harness, "Traces") && has_label(&harness, "Session library"));
+}

@@ -265,6 +265,10 @@ impl TwitchApp {
         self.quality = live.quality;
         self.face_fraction = live.face_visible_fraction;
         drop(live);
+        // A source that ended or failed has closed its recording.
+        if matches!(self.status, Status::Ended | Status::Failed(_)) && self.wizard.is_recording() {
+            self.wizard.phase = wizard::Phase::Idle;
+        }
         // A camera picked automatically that cannot be opened: fall back to
         // the demo, saying why.
         if let Status::Failed(msg) = &self.status {

@@ -34,6 +34,9 @@ pub const DEMO_VIDEO: &[u8] = include_bytes!(concat!(
     "/samples/demo_left_hfs.mp4"
 ));
 
+/// The demo's source name in sessions and on screen.
+pub const DEMO_NAME: &str = "demo sample (demo_left_hfs.mp4)";
+
 /// Frames the capture → analysis queue holds before the oldest is dropped.
 pub const QUEUE_FRAMES: usize = 8;
 /// How often the live analysis is re-run, seconds.
@@ -144,7 +147,11 @@ fn open_source(choice: &SourceChoice) -> Result<(Box<dyn FrameSource>, bool)> {
     Ok(match choice {
         SourceChoice::Camera(req) => (Box::new(CameraSource::open(req)?), false),
         SourceChoice::File(path) => (Box::new(VideoFileSource::open(path)?), true),
-        SourceChoice::Demo => (Box::new(LoopingSource::open(&demo_video_path()?)?), true),
+        SourceChoice::Demo => {
+            let mut demo = LoopingSource::open(&demo_video_path()?)?;
+            demo.info.name = DEMO_NAME.into();
+            (Box::new(demo), true)
+        }
     })
 }
 

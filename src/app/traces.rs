@@ -88,7 +88,7 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, height: f32) -> Option<egui::Rangef>
                 );
             }
             if store.is_replay() {
-                p.add(VLine::new("cursor", now).color(egui::Color32::GRAY));
+                p.add(VLine::new("", now).color(egui::Color32::GRAY));
             }
         });
         plot_caption(ui, resp.transform.frame(), region_title(region));
@@ -98,7 +98,7 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, height: f32) -> Option<egui::Rangef>
 }
 
 /// Width kept for every plot's y axis, so the time axes line up.
-pub const PLOT_Y_AXIS_W: f32 = 34.0;
+pub const PLOT_Y_AXIS_W: f32 = 66.0;
 
 /// A caption in the top-right corner of a plot.
 pub fn plot_caption(ui: &egui::Ui, frame: &egui::Rect, text: &str) {
