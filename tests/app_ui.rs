@@ -81,7 +81,11 @@ fn every_panel_is_shown_and_a_recording_replays() {
         "an explicit demo choice needs no banner"
     );
 
-    // Free recording for about two seconds.
+    // Free recording for about two seconds, video opted in.
+    harness
+        .get_by_label("Also save the video (off: only measurements)")
+        .click();
+    harness.step();
     harness.get_by_label("Record freely").click();
     assert!(step_until(&mut harness, Duration::from_secs(5), |app| {
         matches!(app.recording(), Recording::On { .. })
@@ -99,6 +103,14 @@ fn every_panel_is_shown_and_a_recording_replays() {
     );
     harness.step();
     harness.step();
+    let Recording::Saved(session_dir) = harness.state().recording().clone() else {
+        unreachable!()
+    };
+    let video = session_dir.join("video.mp4");
+    let size = std::fs::metadata(&video).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 1000, "{} is {size} bytes", video.display());
+    let meta = twitchscope::session::read_meta(&session_dir).unwrap();
+    assert!(meta.video_saved);
 
     // The library lists it; replay shows it in the same views.
     harness.get_by_label("Replay").click();

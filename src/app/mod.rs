@@ -293,6 +293,7 @@ impl TwitchApp {
                 wizard::Action::StartRecording { protocol } => Command::StartRecording {
                     root: self.data_dir.clone(),
                     protocol,
+                    save_video: self.wizard.save_video,
                 },
                 wizard::Action::Mark { step, phase } => Command::Mark { step, phase },
                 wizard::Action::StopRecording => Command::StopRecording,

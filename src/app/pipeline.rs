@@ -269,6 +269,8 @@ pub enum Command {
     StartRecording {
         root: PathBuf,
         protocol: Option<String>,
+        /// Also save the video (`video.mp4` in the session folder).
+        save_video: bool,
     },
     Mark {
         step: String,
@@ -437,6 +439,7 @@ struct Recorder {
     samples: Vec<MotionSample>,
     source: SourceMeta,
     face_frames: u64,
+    video: Option<VideoWriter>,
 }
 
 impl Recorder {
@@ -451,7 +454,8 @@ impl Recorder {
         Ok(())
     }
 
-    fn close(self, config: &AnalysisConfig) -> Result<PathBuf> {
+    fn close(mut self, config: &AnalysisConfig) -> Result<PathBuf> {
+        let video = self.video.take().map(|v| v.finish());
         let analysis = (self.samples.len() >= 2).then(|| {
             let first = self.samples[0].t;
             let last = self.samples[self.samples.len() - 1].t;
@@ -465,7 +469,11 @@ impl Recorder {
                 config,
             )
         });
-        self.writer.close(analysis.as_ref())
+        let dir = self.writer.close(analysis.as_ref())?;
+        match video {
+            Some(Err(e)) => Err(e.context("the session is saved, but not its video")),
+            _ => Ok(dir),
+        }
     }
 }
 
@@ -545,6 +553,9 @@ fn analysis_thread(
             break;
         }
         shared.counters.analysed.fetch_add(1, Ordering::Relaxed);
+        if let Some(v) = w.recorder.as_mut().and_then(|r| r.video.as_mut()) {
+            v.push(&frame);
+        }
         w.last_t = frame.timestamp_s;
         w.held.push_back(frame);
         w.publish(&engine);
@@ -576,25 +587,48 @@ fn analysis_thread(
 impl AnalysisWorker {
     fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::StartRecording { root, protocol } => {
+            Command::StartRecording {
+                root,
+                protocol,
+                save_video,
+            } => {
                 self.stop_recording();
                 let info = lock(&self.shared.live).info.clone().unwrap_or_default();
-                let meta = SessionMeta::new(
+                let mut meta = SessionMeta::new(
                     info.name.clone(),
                     info.fps,
                     info.width,
                     info.height,
                     protocol.clone(),
                 );
+                meta.video_saved = save_video;
                 let state = match SessionWriter::create(&root, &meta) {
                     Ok(writer) => {
                         let dir = writer.dir().to_path_buf();
+                        let video = if save_video {
+                            match VideoWriter::start(
+                                &dir.join(VIDEO_FILE),
+                                info.width,
+                                info.height,
+                                info.fps,
+                            ) {
+                                Ok(v) => Some(v),
+                                Err(e) => {
+                                    lock(&self.shared.live).recording =
+                                        Recording::Failed(format!("cannot save video: {e:#}"));
+                                    None
+                                }
+                            }
+                        } else {
+                            None
+                        };
                         self.recorder = Some(Recorder {
                             writer,
                             t0: self.last_t,
                             samples: Vec::new(),
                             source: SourceMeta::from_info(&info, 0, 0.0),
                             face_frames: 0,
+                            video,
                         });
                         Recording::On {
                             dir,
@@ -771,5 +805,114 @@ fn quality(
         interocular_px,
         roll_deg,
         head_speed,
+    }
+}
+
+/// File name of the optional session video.
+pub const VIDEO_FILE: &str = "video.mp4";
+
+/// Saves frames as H.264 through the `ffmpeg` program, on its own thread so
+/// encoding never stalls the analysis (frames are skipped, and counted, if
+/// the encoder falls behind).
+pub struct VideoWriter {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    spare: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<Result<()>>>,
+    frame_bytes: usize,
+    pub skipped: u64,
+}
+
+impl VideoWriter {
+    pub fn start(path: &Path, width: usize, height: usize, fps: f64) -> Result<VideoWriter> {
+        use std::io::Write;
+        use std::process::{Command as Process, Stdio};
+        anyhow::ensure!(width > 0 && height > 0, "unknown frame size");
+        let fps = if fps > 0.0 { fps } else { 30.0 };
+        let mut child = Process::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
+            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s"])
+            .arg(format!("{width}x{height}"))
+            .args(["-r", &format!("{fps}"), "-i", "pipe:0"])
+            .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "23"])
+            .args([
+                "-pix_fmt",
+                "yuv420p",
+                "-vf",
+                "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+            ])
+            .arg(path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting ffmpeg to save the video (is ffmpeg installed?)")?;
+        let mut stdin = child.stdin.take().context("ffmpeg stdin")?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let (spare_tx, spare_rx) = channel::<Vec<u8>>();
+        let thread = std::thread::Builder::new()
+            .name("video".into())
+            .spawn(move || -> Result<()> {
+                let mut result = Ok(());
+                for buf in rx {
+                    if result.is_ok() {
+                        result = stdin.write_all(&buf).context("writing to ffmpeg");
+                    }
+                    let _ = spare_tx.send(buf);
+                }
+                drop(stdin);
+                let out = child.wait_with_output().context("waiting for ffmpeg")?;
+                result?;
+                if !out.status.success() {
+                    let msg = String::from_utf8_lossy(&out.stderr);
+                    anyhow::bail!(
+                        "ffmpeg failed: {}",
+                        msg.lines().last().unwrap_or("no message")
+                    );
+                }
+                Ok(())
+            })
+            .context("starting the video thread")?;
+        Ok(VideoWriter {
+            tx: Some(tx),
+            spare: spare_rx,
+            thread: Some(thread),
+            frame_bytes: width * height * 3,
+            skipped: 0,
+        })
+    }
+
+    /// Queues one frame (skipped if the encoder is behind or the size changed).
+    pub fn push(&mut self, frame: &Frame) {
+        let Some(tx) = &self.tx else { return };
+        if frame.rgb.len() != self.frame_bytes {
+            self.skipped += 1;
+            return;
+        }
+        let mut buf = self.spare.try_recv().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(&frame.rgb);
+        if tx.try_send(buf).is_err() {
+            self.skipped += 1;
+        }
+    }
+
+    /// Ends the video and waits for ffmpeg.
+    pub fn finish(mut self) -> Result<()> {
+        self.tx = None;
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow::anyhow!("the video thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for VideoWriter {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

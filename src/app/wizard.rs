@@ -100,6 +100,8 @@ pub struct Wizard {
     pub phase: Phase,
     /// Seconds of "get ready" before each step.
     pub ready_s: f64,
+    /// The user opted in to saving the video with the next recording.
+    pub save_video: bool,
 }
 
 impl Default for Wizard {
@@ -108,6 +110,7 @@ impl Default for Wizard {
             steps: guided_steps(),
             phase: Phase::Idle,
             ready_s: 3.0,
+            save_video: false,
         }
     }
 }
@@ -228,6 +231,10 @@ impl Wizard {
                 ui.label(
                     "A guided check of about 2½ minutes: rest, gentle closure, blinks, \
                      mouth purses, smiles, rest. Each step is labelled in the recording.",
+                );
+                ui.checkbox(
+                    &mut self.save_video,
+                    "Also save the video (off: only measurements)",
                 );
                 ui.horizontal(|ui| {
                     if ui
