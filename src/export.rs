@@ -102,6 +102,88 @@ impl Exporter for WindowsCsv {
     }
 }
 
+/// One row for the whole session: the summary and the per-side figures of
+/// the report (columns `left_*`, `right_*`, `bilateral_*`).
+pub struct SessionSummaryCsv;
+
+impl Exporter for SessionSummaryCsv {
+    fn file_name(&self) -> &'static str {
+        "summary.csv"
+    }
+
+    fn serialize(&self, analysis: &Analysis) -> Result<Vec<u8>> {
+        use crate::report::clinical::{COLUMNS, jankovic_frequency, side_figures, smc_grade};
+        let s = &analysis.summary;
+        let mut head = String::from(
+            "source,duration_s,fps,frames,face_visible_fraction,laterality,events_per_min,\
+             dominant_freq_hz,blinks_per_min",
+        );
+        let e = &s.events_per_min;
+        let mut row = format!(
+            "{},{:.3},{:.3},{},{:.4},{},{:.3},{},{:.3}",
+            csv_field(&analysis.source.path),
+            analysis.source.duration_s,
+            analysis.source.fps,
+            analysis.source.frames,
+            analysis.quality.face_visible_fraction,
+            s.laterality.name(),
+            e.left + e.right + e.bilateral,
+            opt(s.dominant_freq_hz),
+            s.blinks_per_min
+        );
+        for col in COLUMNS {
+            let f = side_figures(analysis, col);
+            let p = col.name();
+            write!(
+                head,
+                ",{p}_events,{p}_events_per_min,{p}_clonic_per_min,{p}_tonic_per_min,\
+                 {p}_myokymia_per_min,{p}_longest_tonic_s,{p}_narrowed_fraction,\
+                 {p}_freq_median_hz,{p}_freq_min_hz,{p}_freq_max_hz,{p}_regions,\
+                 {p}_synkinesis_events,{p}_brow_with_closure_events"
+            )?;
+            let (fm, flo, fhi) = match f.freq_hz {
+                Some((m, lo, hi)) => (Some(m), Some(lo), Some(hi)),
+                None => (None, None, None),
+            };
+            let regions: Vec<&str> = f.regions.iter().map(|r| r.name()).collect();
+            write!(
+                row,
+                ",{},{:.3},{:.3},{:.3},{:.3},{},{:.4},{},{},{},{},{},{}",
+                f.events,
+                f.events_per_min,
+                f.per_min_by_kind[0],
+                f.per_min_by_kind[1],
+                f.per_min_by_kind[2],
+                opt(f.longest_tonic_s),
+                f.narrowed_fraction,
+                opt(fm),
+                opt(flo),
+                opt(fhi),
+                regions.join(";"),
+                f.synkinesis_events,
+                f.brow_with_closure_events
+            )?;
+        }
+        head.push_str(",smc_grade_estimate,jankovic_frequency_estimate\n");
+        writeln!(
+            row,
+            ",{},{}",
+            csv_field(&smc_grade(analysis).value),
+            csv_field(&jankovic_frequency(analysis).value)
+        )?;
+        Ok((head + &row).into_bytes())
+    }
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// A short plain-words summary for the terminal.
 pub fn plain_summary(a: &Analysis) -> String {
     use crate::analysis::Laterality;

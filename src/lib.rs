@@ -11,6 +11,7 @@ pub mod face;
 pub mod frame;
 pub mod motion;
 pub mod regions;
+pub mod report;
 pub mod sample;
 pub mod session;
 pub mod source;

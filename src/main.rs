@@ -11,7 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use twitchscope::analysis::{Analysis, AnalysisConfig, analyze_source};
 use twitchscope::app::AppOptions;
 use twitchscope::app::pipeline::SourceChoice;
-use twitchscope::export::{EventsCsv, Exporter, JsonExporter, WindowsCsv, plain_summary};
+use twitchscope::export::{
+    EventsCsv, Exporter, JsonExporter, SessionSummaryCsv, WindowsCsv, plain_summary,
+};
 use twitchscope::frame::FrameSource;
 use twitchscope::source::VideoFileSource;
 use twitchscope::synth::{self, Scenario, SynthSpec};
@@ -101,6 +103,33 @@ enum Command {
         #[arg(long)]
         csv: Option<PathBuf>,
     },
+    /// Make a shareable report (PDF, optionally CSV and JSON) of a recorded
+    /// session or a video file.
+    Report {
+        /// A recorded session folder, or a video file (analysed on the way).
+        input: PathBuf,
+        /// Write the PDF report here.
+        #[arg(long)]
+        pdf: PathBuf,
+        /// Write events.csv, windows.csv and summary.csv into this directory.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Write the analysis JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Patient's name for the header (left blank by default).
+        #[arg(long)]
+        name: Option<String>,
+        /// Paper size, a4 or letter (default: from the locale).
+        #[arg(long)]
+        paper: Option<twitchscope::report::Paper>,
+        /// A treatment to mark on the trend, e.g. 2026-10-01:botox (repeatable).
+        #[arg(long = "treatment", value_name = "YYYY-MM-DD:LABEL")]
+        treatments: Vec<twitchscope::report::Treatment>,
+        /// Sessions folder for the trend (default: the app's data folder).
+        #[arg(long)]
+        history: Option<PathBuf>,
+    },
     /// Render a phantom test video with known ground truth.
     Synth {
         /// Scenario name (see --list).
@@ -172,6 +201,25 @@ fn main() -> ExitCode {
             engine,
         } => analyze(&video, json.as_deref(), csv.as_deref(), &engine.config()),
         Command::Demo { json, csv } => demo(json.as_deref(), csv.as_deref()),
+        Command::Report {
+            input,
+            pdf,
+            csv,
+            json,
+            name,
+            paper,
+            treatments,
+            history,
+        } => report(ReportArgs {
+            input,
+            pdf,
+            csv,
+            json,
+            name,
+            paper,
+            treatments,
+            history,
+        }),
         Command::Synth {
             scenario,
             list,
@@ -267,13 +315,74 @@ fn write_outputs(analysis: &Analysis, json: Option<&Path>, csv: Option<&Path>) -
     }
     if let Some(dir) = csv {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for exporter in [&EventsCsv as &dyn Exporter, &WindowsCsv] {
+        for exporter in [&EventsCsv as &dyn Exporter, &WindowsCsv, &SessionSummaryCsv] {
             write_file(
                 &dir.join(exporter.file_name()),
                 &exporter.serialize(analysis)?,
             )?;
         }
     }
+    Ok(())
+}
+
+struct ReportArgs {
+    input: PathBuf,
+    pdf: PathBuf,
+    csv: Option<PathBuf>,
+    json: Option<PathBuf>,
+    name: Option<String>,
+    paper: Option<twitchscope::report::Paper>,
+    treatments: Vec<twitchscope::report::Treatment>,
+    history: Option<PathBuf>,
+}
+
+fn report(args: ReportArgs) -> Result<()> {
+    use twitchscope::report::{self, Paper, ReportInput, SessionInfo};
+    let config = AnalysisConfig::default();
+    let mut input = if args.input.is_dir() {
+        let session = twitchscope::session::read_session(&args.input)?;
+        let mut input = ReportInput::new(session.analyze(&config));
+        input.session = Some(SessionInfo {
+            meta: session.meta,
+            steps: session.steps,
+        });
+        input
+    } else {
+        let mut source = VideoFileSource::open(&args.input)?;
+        let mut input = ReportInput::new(run_with_progress(&mut source, &config)?);
+        input.recorded = std::fs::metadata(&args.input)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| chrono::DateTime::<chrono::Local>::from(t).to_rfc3339());
+        input.strips =
+            report::strips::video_strips(&args.input, &input.analysis).unwrap_or_else(|e| {
+                eprintln!("twitchscope: no event images: {e:#}");
+                Vec::new()
+            });
+        input
+    };
+    let history_dir = args
+        .history
+        .unwrap_or_else(twitchscope::session::default_data_dir);
+    input.history = report::trend::history_from_dir(&history_dir, &args.input)?;
+    input.treatments = args.treatments;
+    input.name = args.name;
+    input.paper = args.paper.unwrap_or_else(|| {
+        let locale = ["LC_ALL", "LC_PAPER", "LANG"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+            .unwrap_or_default();
+        let letter = ["_US", "_CA", "_MX", "_PH", "_CL", "_CO"];
+        if letter.iter().any(|c| locale.contains(c)) {
+            Paper::Letter
+        } else {
+            Paper::A4
+        }
+    });
+    write_outputs(&input.analysis, args.json.as_deref(), args.csv.as_deref())?;
+    write_file(&args.pdf, &report::render_pdf(&input)?)?;
+    print!("{}", plain_summary(&input.analysis));
+    println!("Report written to {}.", args.pdf.display());
     Ok(())
 }
 

@@ -1,0 +1,234 @@
+//! The shareable report: a PDF for the neurologist (typst lays it out,
+//! plotters draws the charts as SVG), beside the CSV and JSON exporters.
+//!
+//! Pure: [`render_pdf`] takes a [`ReportInput`] and returns the PDF bytes;
+//! reading sessions, decoding video and writing files is the caller's job.
+//!
+//! - [`document`] writes the typst markup,
+//! - [`charts`] draws the charts,
+//! - [`clinical`] computes the per-side table, estimates and protocol steps,
+//! - [`trend`] builds the points of the trend across sessions,
+//! - [`strips`] cuts event images from a video file (the one part that runs a
+//!   program).
+
+pub mod charts;
+pub mod clinical;
+pub mod document;
+pub mod strips;
+pub mod trend;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use anyhow::{Result, anyhow, bail};
+use chrono::NaiveDate;
+use typst::diag::{FileError, FileResult};
+use typst::foundations::{Bytes, Datetime};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
+
+use crate::analysis::Analysis;
+use crate::session::{SessionMeta, StepMark};
+
+pub use trend::TrendPoint;
+
+/// Paper size of the PDF.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Paper {
+    #[default]
+    A4,
+    Letter,
+}
+
+impl FromStr for Paper {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Paper, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "a4" => Ok(Paper::A4),
+            "letter" | "us-letter" => Ok(Paper::Letter),
+            _ => Err(format!("unknown paper size {s:?} (use a4 or letter)")),
+        }
+    }
+}
+
+/// A treatment the user entered, e.g. an injection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Treatment {
+    pub date: NaiveDate,
+    pub label: String,
+}
+
+impl FromStr for Treatment {
+    type Err = String;
+
+    /// `YYYY-MM-DD:label`, e.g. `2026-10-01:botulinum toxin`.
+    fn from_str(s: &str) -> Result<Treatment, String> {
+        let (date, label) = s
+            .split_once(':')
+            .ok_or_else(|| format!("treatment {s:?}: expected YYYY-MM-DD:label"))?;
+        let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+            .map_err(|_| format!("treatment {s:?}: {date:?} is not a date like 2026-10-01"))?;
+        let label = label.trim();
+        if label.is_empty() {
+            return Err(format!("treatment {s:?}: the label is empty"));
+        }
+        Ok(Treatment {
+            date,
+            label: label.to_string(),
+        })
+    }
+}
+
+/// The recorded session the analysis came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionInfo {
+    pub meta: SessionMeta,
+    /// Guided-protocol step marks (empty for a free recording).
+    pub steps: Vec<StepMark>,
+}
+
+/// Three frames of one event: before, at the peak, after.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventStrip {
+    /// e.g. "Clonic spasm, patient's left, at 12.3 s".
+    pub label: String,
+    pub times_s: [f64; 3],
+    /// PNG or JPEG images.
+    pub images: [Vec<u8>; 3],
+}
+
+/// Everything the PDF shows.
+#[derive(Clone, Debug)]
+pub struct ReportInput {
+    pub analysis: Analysis,
+    /// The recorded session (meta and protocol steps), when there is one.
+    pub session: Option<SessionInfo>,
+    /// When the recording was made, as shown in the header (RFC 3339 or
+    /// free text); defaults to the session's start.
+    pub recorded: Option<String>,
+    /// Earlier sessions, one point each (this one is added from the
+    /// analysis).
+    pub history: Vec<TrendPoint>,
+    pub treatments: Vec<Treatment>,
+    /// The patient's name; a blank line to fill in when `None`.
+    pub name: Option<String>,
+    pub paper: Paper,
+    /// Representative events as images, when the video was kept.
+    pub strips: Vec<EventStrip>,
+}
+
+impl ReportInput {
+    /// A report of `analysis` alone: no session, no history.
+    pub fn new(analysis: Analysis) -> ReportInput {
+        ReportInput {
+            analysis,
+            session: None,
+            recorded: None,
+            history: Vec::new(),
+            treatments: Vec::new(),
+            name: None,
+            paper: Paper::A4,
+            strips: Vec::new(),
+        }
+    }
+}
+
+/// Renders the report to PDF bytes.
+pub fn render_pdf(input: &ReportInput) -> Result<Vec<u8>> {
+    let doc = document::build(input)?;
+    render_typst(&doc.source, doc.files)
+}
+
+/// The typst markup of the report (for debugging the layout).
+pub fn typst_source(input: &ReportInput) -> Result<String> {
+    Ok(document::build(input)?.source)
+}
+
+/// The embedded fonts, parsed once.
+static FONTS: LazyLock<(LazyHash<FontBook>, Vec<Font>)> = LazyLock::new(|| {
+    let fonts: Vec<Font> = typst_assets::fonts()
+        .flat_map(|data| Font::iter(Bytes::new(data)))
+        .collect();
+    (LazyHash::new(FontBook::from_fonts(&fonts)), fonts)
+});
+
+static LIBRARY: LazyLock<LazyHash<Library>> =
+    LazyLock::new(|| LazyHash::new(Library::builder().build()));
+
+/// An in-memory typst world: one main file, the charts and images, the
+/// embedded fonts. Nothing is read from disk or the network.
+struct ReportWorld {
+    main: Source,
+    files: HashMap<FileId, Bytes>,
+}
+
+fn file_id(path: &str) -> Result<FileId> {
+    let vpath = VirtualPath::new(path).map_err(|e| anyhow!("bad report path {path}: {e:?}"))?;
+    Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
+}
+
+impl World for ReportWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        &LIBRARY
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &FONTS.0
+    }
+
+    fn main(&self) -> FileId {
+        self.main.id()
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == self.main.id() {
+            Ok(self.main.clone())
+        } else {
+            Err(FileError::NotSource)
+        }
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if id == self.main.id() {
+            return Ok(Bytes::from_string(self.main.clone()));
+        }
+        self.files
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| FileError::NotFound(id.get().vpath().get_with_slash().into()))
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        FONTS.1.get(index).cloned()
+    }
+
+    fn today(&self, _offset: Option<typst::foundations::Duration>) -> Option<Datetime> {
+        None
+    }
+}
+
+fn render_typst(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>> {
+    let main = Source::new(file_id("/report.typ")?, source.to_string());
+    let mut map = HashMap::new();
+    for (path, bytes) in files {
+        map.insert(file_id(&path)?, Bytes::new(bytes));
+    }
+    let world = ReportWorld { main, files: map };
+    let warned = typst::compile::<PagedDocument>(&world);
+    let document = warned.output.map_err(|errors| {
+        let msgs: Vec<String> = errors.iter().map(|e| e.message.to_string()).collect();
+        anyhow!("laying out the report failed: {}", msgs.join("; "))
+    })?;
+    if document.pages().is_empty() {
+        bail!("the report has no pages");
+    }
+    typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default()).map_err(|errors| {
+        let msgs: Vec<String> = errors.iter().map(|e| e.message.to_string()).collect();
+        anyhow!("writing the PDF failed: {}", msgs.join("; "))
+    })
+}

@@ -1,0 +1,109 @@
+//! Image strips of representative events, cut from a video file with the
+//! ffmpeg program: a frame before the event, one in its middle (the peak of
+//! a short twitch, the held part of a tonic spasm) and one after.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::analysis::Analysis;
+use crate::events::{Event, EventSide};
+
+use super::EventStrip;
+
+/// Up to three representative spasm events: the strongest of each kind
+/// first, then the strongest left over; in time order.
+pub fn representative(a: &Analysis) -> Vec<&Event> {
+    let mut evs: Vec<&Event> = a.events.iter().filter(|e| e.is_spasm()).collect();
+    evs.sort_by(|x, y| y.amplitude.total_cmp(&x.amplitude));
+    let mut chosen: Vec<&Event> = Vec::new();
+    for e in &evs {
+        if chosen.len() < 3 && !chosen.iter().any(|c| c.kind == e.kind) {
+            chosen.push(e);
+        }
+    }
+    for e in &evs {
+        if chosen.len() < 3 && !chosen.iter().any(|c| std::ptr::eq(*c, *e)) {
+            chosen.push(e);
+        }
+    }
+    chosen.sort_by(|x, y| x.start_s.total_cmp(&y.start_s));
+    chosen
+}
+
+/// The three times shown for an event.
+pub fn strip_times(e: &Event, duration_s: f64) -> [f64; 3] {
+    let last = (duration_s - 0.05).max(0.0);
+    [
+        (e.start_s - 0.5).clamp(0.0, last),
+        ((e.start_s + e.end_s) / 2.0).clamp(0.0, last),
+        (e.end_s + 0.5).clamp(0.0, last),
+    ]
+}
+
+/// One frame at `t` seconds as PNG, at most 360 pixels wide.
+fn frame_png(video: &Path, t: f64) -> Result<Vec<u8>> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &format!("{t:.3}"), "-i"])
+        .arg(video)
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale='min(360,iw)':-2",
+            "-f",
+            "image2pipe",
+            "-c:v",
+            "png",
+            "-",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .context("running ffmpeg to cut event images (is ffmpeg installed?)")?;
+    if !out.status.success() || out.stdout.is_empty() {
+        bail!(
+            "ffmpeg could not cut a frame at {t:.1} s from {}: {}",
+            video.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out.stdout)
+}
+
+/// Strips of the representative events of `video`.
+pub fn video_strips(video: &Path, a: &Analysis) -> Result<Vec<EventStrip>> {
+    let mut out = Vec::new();
+    for e in representative(a) {
+        let times_s = strip_times(e, a.source.duration_s);
+        let images = [
+            frame_png(video, times_s[0])?,
+            frame_png(video, times_s[1])?,
+            frame_png(video, times_s[2])?,
+        ];
+        let side = match e.side {
+            EventSide::Left => "patient's left",
+            EventSide::Right => "patient's right",
+            EventSide::Bilateral => "both sides",
+        };
+        out.push(EventStrip {
+            label: format!(
+                "{} spasm, {side}, {:.1}–{:.1} s",
+                capitalise(e.kind.name()),
+                e.start_s,
+                e.end_s
+            ),
+            times_s,
+            images,
+        });
+    }
+    Ok(out)
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
