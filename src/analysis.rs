@@ -326,13 +326,12 @@ impl Engine {
             aperture: [f32::NAN; 2],
         };
         if result.found {
-            if self.motion.is_none() {
-                if let Some(layout) = RegionLayout::from_reference(&result.points) {
+            if self.motion.is_none()
+                && let Some(layout) = RegionLayout::from_reference(&result.points) {
                     self.motion = Some(MotionAnalyzer::new(layout));
                 }
-            }
-            if let Some(motion) = &self.motion {
-                if let Some(fit) = motion
+            if let Some(motion) = &self.motion
+                && let Some(fit) = motion
                     .layout()
                     .fit_pose(&result.points, &mut self.fit_scratch)
                 {
@@ -350,7 +349,6 @@ impl Engine {
                     };
                     key.pose = Some(pose);
                 }
-            }
             key.aperture = [
                 eye_aperture(&result.points, Side::Left),
                 eye_aperture(&result.points, Side::Right),

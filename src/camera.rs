@@ -309,7 +309,7 @@ pub fn yuyv_into_frame(
     y_full: &[u8; 256],
     frame: &mut Frame,
 ) -> Result<(), CameraError> {
-    if w % 2 != 0 || data.len() < w * h * 2 {
+    if !w.is_multiple_of(2) || data.len() < w * h * 2 {
         return Err(CameraError::Decode {
             reason: format!(
                 "YUYV frame of {} bytes is too short for {w}x{h}",

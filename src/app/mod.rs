@@ -466,11 +466,10 @@ impl TwitchApp {
 
         let band = {
             let mut s = self.options.analysis.spectral.clone();
-            if let Some(a) = &store.analysis {
-                if a.source.fps.is_finite() && a.source.fps >= 5.0 {
+            if let Some(a) = &store.analysis
+                && a.source.fps.is_finite() && a.source.fps >= 5.0 {
                     s.rate_hz = a.source.fps.round();
                 }
-            }
             s.band()
         };
         egui::CentralPanel::default().show(ui, |ui| {
@@ -486,8 +485,8 @@ impl TwitchApp {
 
         // Keep the clock running for countdowns, replay and live data.
         ctx.request_repaint_after(std::time::Duration::from_millis(100));
-        if let Some(q) = self.quit_at {
-            if now >= q {
+        if let Some(q) = self.quit_at
+            && now >= q {
                 let s = self.stats;
                 eprintln!(
                     "twitchscope app: frames captured {} analysed {} dropped {} ({:.1} % analysed)",
@@ -499,7 +498,6 @@ impl TwitchApp {
                 self.quit_at = None;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
-        }
     }
 }
 

@@ -29,11 +29,10 @@ impl SourcePanel {
             Ok(c) => {
                 self.cameras = c;
                 self.camera_error = None;
-                if let Some(first) = self.cameras.first() {
-                    if !self.cameras.iter().any(|c| c.index == self.request.index) {
+                if let Some(first) = self.cameras.first()
+                    && !self.cameras.iter().any(|c| c.index == self.request.index) {
                         self.request.index = first.index;
                     }
-                }
             }
             Err(e) => {
                 self.cameras.clear();

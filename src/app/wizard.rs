@@ -372,11 +372,10 @@ mod tests {
         while w.is_recording() && t < 1000.0 {
             t += 0.5;
             all.extend(w.tick(t));
-            if let Phase::Running { index, until } = w.phase {
-                if w.steps[index].count.is_some() && until - t < w.steps[index].duration_s - 4.0 {
+            if let Phase::Running { index, until } = w.phase
+                && w.steps[index].count.is_some() && until - t < w.steps[index].duration_s - 4.0 {
                     all.extend(w.advance(t));
                 }
-            }
         }
         assert_eq!(w.phase, Phase::Finished);
         assert_eq!(all.last(), Some(&Action::StopRecording));
