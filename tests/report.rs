@@ -357,7 +357,10 @@ fn trend_page_appears_with_three_sessions_and_protocol_steps_compare() {
     assert_has(&text, "17.2");
     assert_has(&text, "3.5");
     assert_has(&text, "6.5 Hz");
-    assert_has(&text, "Treatments entered by the user: 2026-11-05 botulinum toxin.");
+    assert_has(
+        &text,
+        "Treatments entered by the user: 2026-11-05 botulinum toxin.",
+    );
     assert_has(&text, "this recording");
     assert_eq!(pages(&bytes), n_before + 1, "the trend has its own page");
 }

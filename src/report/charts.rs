@@ -249,11 +249,12 @@ pub fn frequency(a: &Analysis) -> Result<Option<String>> {
             chart.draw_series(cells).map_err(err)?;
             let dots = a.windows.iter().filter_map(|w| {
                 let f = w.dominant_freq_hz?;
-                let here = match (w.laterality, side) {
-                    (Laterality::Bilateral, _) => true,
-                    (Laterality::Left, Side::Left) | (Laterality::Right, Side::Right) => true,
-                    _ => false,
-                };
+                let here = matches!(
+                    (w.laterality, side),
+                    (Laterality::Bilateral, _)
+                        | (Laterality::Left, Side::Left)
+                        | (Laterality::Right, Side::Right)
+                );
                 here.then_some(((w.start_s + w.end_s) / 2.0, f))
             });
             let squares = a.events.iter().filter_map(|e| {

@@ -347,7 +347,7 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
                 writeln!(
                     d,
                     "#figure(image({}, width: 100%), caption: [{}])",
-                    lit(&path)[1..].to_string(),
+                    &lit(&path)[1..],
                     caption
                 )?;
                 files.push((path, svg.into_bytes()));
@@ -499,7 +499,7 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
                 let word = ["before", "at the peak", "after"][k];
                 cells.push(format!(
                     "figure(image({}, width: 100%), caption: [{word}, {t:.1} s], supplement: none, numbering: none)",
-                    lit(&path)[1..].to_string()
+                    &lit(&path)[1..]
                 ));
                 files.push((path, img.clone()));
             }
