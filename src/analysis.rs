@@ -327,28 +327,29 @@ impl Engine {
         };
         if result.found {
             if self.motion.is_none()
-                && let Some(layout) = RegionLayout::from_reference(&result.points) {
-                    self.motion = Some(MotionAnalyzer::new(layout));
-                }
+                && let Some(layout) = RegionLayout::from_reference(&result.points)
+            {
+                self.motion = Some(MotionAnalyzer::new(layout));
+            }
             if let Some(motion) = &self.motion
                 && let Some(fit) = motion
                     .layout()
                     .fit_pose(&result.points, &mut self.fit_scratch)
-                {
-                    // Light smoothing: landmark jitter must not become
-                    // motion, yet the pose must follow the head.
-                    let pose = match &mut self.smoothed {
-                        Some(p) => {
-                            p.blend_towards(&fit, 0.6);
-                            *p
-                        }
-                        None => {
-                            self.smoothed = Some(fit);
-                            fit
-                        }
-                    };
-                    key.pose = Some(pose);
-                }
+            {
+                // Light smoothing: landmark jitter must not become
+                // motion, yet the pose must follow the head.
+                let pose = match &mut self.smoothed {
+                    Some(p) => {
+                        p.blend_towards(&fit, 0.6);
+                        *p
+                    }
+                    None => {
+                        self.smoothed = Some(fit);
+                        fit
+                    }
+                };
+                key.pose = Some(pose);
+            }
             key.aperture = [
                 eye_aperture(&result.points, Side::Left),
                 eye_aperture(&result.points, Side::Right),

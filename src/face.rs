@@ -186,10 +186,11 @@ fn sample_roi(
             let x = x_row + u as f32 * col[0];
             let y = y_row + u as f32 * col[1];
             if let Border::Constant(value) = border
-                && (!(0.0..wf).contains(&x) || !(0.0..hf).contains(&y)) {
-                    px.fill(value);
-                    continue;
-                }
+                && (!(0.0..wf).contains(&x) || !(0.0..hf).contains(&y))
+            {
+                px.fill(value);
+                continue;
+            }
             let (fx, fy) = (x - 0.5, y - 0.5);
             let (x0, y0) = (fx.floor(), fy.floor());
             let (ax, ay) = (fx - x0, fy - y0);

@@ -1317,9 +1317,10 @@ mod tests {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(i) = line.strip_prefix("written ").and_then(|s| s.parse().ok())
-                    && tx.send(i).is_err() {
-                        break;
-                    }
+                    && tx.send(i).is_err()
+                {
+                    break;
+                }
             }
         });
         let first = rx.recv_timeout(Duration::from_secs(120));

@@ -224,7 +224,11 @@ impl SynthSpec {
         if !(self.seconds.is_finite() && self.seconds > 0.0) {
             bail!("seconds must be positive, got {}", self.seconds);
         }
-        if self.width < 16 || self.height < 16 || !self.width.is_multiple_of(2) || !self.height.is_multiple_of(2) {
+        if self.width < 16
+            || self.height < 16
+            || !self.width.is_multiple_of(2)
+            || !self.height.is_multiple_of(2)
+        {
             bail!(
                 "output size must be even and at least 16x16, got {}x{}",
                 self.width,

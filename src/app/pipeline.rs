@@ -730,11 +730,12 @@ impl AnalysisWorker {
         if analyse {
             self.analyse(engine);
             if let Some(rec) = &mut self.recorder
-                && let Err(e) = rec.writer.flush() {
-                    self.recorder = None;
-                    lock(&self.shared.live).recording =
-                        Recording::Failed(format!("recording failed: {e:#}"));
-                }
+                && let Err(e) = rec.writer.flush()
+            {
+                self.recorder = None;
+                lock(&self.shared.live).recording =
+                    Recording::Failed(format!("recording failed: {e:#}"));
+            }
         }
         if let Some(ctx) = &self.shared.repaint {
             // About 25 redraws a second: a software-rendered window must

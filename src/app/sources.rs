@@ -30,9 +30,10 @@ impl SourcePanel {
                 self.cameras = c;
                 self.camera_error = None;
                 if let Some(first) = self.cameras.first()
-                    && !self.cameras.iter().any(|c| c.index == self.request.index) {
-                        self.request.index = first.index;
-                    }
+                    && !self.cameras.iter().any(|c| c.index == self.request.index)
+                {
+                    self.request.index = first.index;
+                }
             }
             Err(e) => {
                 self.cameras.clear();

@@ -156,9 +156,10 @@ impl VideoPanel {
             }
         }
         if let Some(l) = &live
-            && !store.is_replay() {
-                quality_ui(ui, &l.quality);
-            }
+            && !store.is_replay()
+        {
+            quality_ui(ui, &l.quality);
+        }
     }
 
     /// "patient's left/right" at the image's top corners.

@@ -373,9 +373,11 @@ mod tests {
             t += 0.5;
             all.extend(w.tick(t));
             if let Phase::Running { index, until } = w.phase
-                && w.steps[index].count.is_some() && until - t < w.steps[index].duration_s - 4.0 {
-                    all.extend(w.advance(t));
-                }
+                && w.steps[index].count.is_some()
+                && until - t < w.steps[index].duration_s - 4.0
+            {
+                all.extend(w.advance(t));
+            }
         }
         assert_eq!(w.phase, Phase::Finished);
         assert_eq!(all.last(), Some(&Action::StopRecording));
