@@ -467,9 +467,11 @@ impl TwitchApp {
         let band = {
             let mut s = self.options.analysis.spectral.clone();
             if let Some(a) = &store.analysis
-                && a.source.fps.is_finite() && a.source.fps >= 5.0 {
-                    s.rate_hz = a.source.fps.round();
-                }
+                && a.source.fps.is_finite()
+                && a.source.fps >= 5.0
+            {
+                s.rate_hz = a.source.fps.round();
+            }
             s.band()
         };
         egui::CentralPanel::default().show(ui, |ui| {
@@ -486,18 +488,19 @@ impl TwitchApp {
         // Keep the clock running for countdowns, replay and live data.
         ctx.request_repaint_after(std::time::Duration::from_millis(100));
         if let Some(q) = self.quit_at
-            && now >= q {
-                let s = self.stats;
-                eprintln!(
-                    "twitchscope app: frames captured {} analysed {} dropped {} ({:.1} % analysed)",
-                    s.captured,
-                    s.analysed,
-                    s.dropped,
-                    100.0 * s.analysed as f64 / s.captured.max(1) as f64
-                );
-                self.quit_at = None;
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-            }
+            && now >= q
+        {
+            let s = self.stats;
+            eprintln!(
+                "twitchscope app: frames captured {} analysed {} dropped {} ({:.1} % analysed)",
+                s.captured,
+                s.analysed,
+                s.dropped,
+                100.0 * s.analysed as f64 / s.captured.max(1) as f64
+            );
+            self.quit_at = None;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
     }
 }
 
