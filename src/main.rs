@@ -337,16 +337,10 @@ struct ReportArgs {
 }
 
 fn report(args: ReportArgs) -> Result<()> {
-    use twitchscope::report::{self, Paper, ReportInput, SessionInfo};
+    use twitchscope::report::{self, ReportInput};
     let config = AnalysisConfig::default();
     let mut input = if args.input.is_dir() {
-        let session = twitchscope::session::read_session(&args.input)?;
-        let mut input = ReportInput::new(session.analyze(&config));
-        input.session = Some(SessionInfo {
-            meta: session.meta,
-            steps: session.steps,
-        });
-        input
+        report::report_input_for_session(&args.input, args.history.as_deref(), &config)?
     } else {
         let mut source = VideoFileSource::open(&args.input)?;
         let mut input = ReportInput::new(run_with_progress(&mut source, &config)?);
@@ -359,26 +353,15 @@ fn report(args: ReportArgs) -> Result<()> {
                 eprintln!("twitchscope: no event images: {e:#}");
                 Vec::new()
             });
+        input.history = report::history_for(args.history.as_deref(), &args.input)?;
+        input.paper = report::Paper::from_locale();
         input
     };
-    let history_dir = args
-        .history
-        .unwrap_or_else(twitchscope::session::default_data_dir);
-    input.history = report::trend::history_from_dir(&history_dir, &args.input)?;
     input.treatments = args.treatments;
     input.name = args.name;
-    input.paper = args.paper.unwrap_or_else(|| {
-        let locale = ["LC_ALL", "LC_PAPER", "LANG"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-            .unwrap_or_default();
-        let letter = ["_US", "_CA", "_MX", "_PH", "_CL", "_CO"];
-        if letter.iter().any(|c| locale.contains(c)) {
-            Paper::Letter
-        } else {
-            Paper::A4
-        }
-    });
+    if let Some(paper) = args.paper {
+        input.paper = paper;
+    }
     write_outputs(&input.analysis, args.json.as_deref(), args.csv.as_deref())?;
     write_file(&args.pdf, &report::render_pdf(&input)?)?;
     print!("{}", plain_summary(&input.analysis));

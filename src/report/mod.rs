@@ -18,6 +18,7 @@ pub mod strips;
 pub mod trend;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::LazyLock;
 
@@ -31,7 +32,8 @@ use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 use typst_layout::PagedDocument;
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, AnalysisConfig};
+use crate::export::{EventsCsv, Exporter, JsonExporter, SessionSummaryCsv, WindowsCsv};
 use crate::session::{SessionMeta, StepMark};
 
 pub use trend::TrendPoint;
@@ -52,6 +54,23 @@ impl FromStr for Paper {
             "a4" => Ok(Paper::A4),
             "letter" | "us-letter" => Ok(Paper::Letter),
             _ => Err(format!("unknown paper size {s:?} (use a4 or letter)")),
+        }
+    }
+}
+
+impl Paper {
+    /// Letter in the Americas' letter-paper locales (`LC_ALL`, `LC_PAPER`,
+    /// `LANG`), A4 elsewhere.
+    pub fn from_locale() -> Paper {
+        let locale = ["LC_ALL", "LC_PAPER", "LANG"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+            .unwrap_or_default();
+        let letter = ["_US", "_CA", "_MX", "_PH", "_CL", "_CO"];
+        if letter.iter().any(|c| locale.contains(c)) {
+            Paper::Letter
+        } else {
+            Paper::A4
         }
     }
 }
@@ -136,6 +155,72 @@ impl ReportInput {
             strips: Vec::new(),
         }
     }
+}
+
+/// The trend points of the sessions under `history_root` (default: the
+/// app's data folder), leaving out `current` (the one being reported).
+pub fn history_for(history_root: Option<&Path>, current: &Path) -> Result<Vec<TrendPoint>> {
+    let root = history_root
+        .map(Path::to_path_buf)
+        .unwrap_or_else(crate::session::default_data_dir);
+    trend::history_from_dir(&root, current)
+}
+
+/// The report of a recorded session folder, as `twitchscope report DIR` and
+/// the app's "Export report" make it: the session re-analysed with `config`,
+/// its meta and protocol steps, the trend from the sessions under
+/// `history_root` (default: the app's data folder) and the locale's paper.
+/// The name and treatments are left for the caller.
+pub fn report_input_for_session(
+    dir: &Path,
+    history_root: Option<&Path>,
+    config: &AnalysisConfig,
+) -> Result<ReportInput> {
+    let session = crate::session::read_session(dir)?;
+    let mut input = ReportInput::new(session.analyze(config));
+    input.session = Some(SessionInfo {
+        meta: session.meta,
+        steps: session.steps,
+    });
+    input.history = history_for(history_root, dir)?;
+    input.paper = Paper::from_locale();
+    Ok(input)
+}
+
+/// File name of the PDF that [`write_session_report`] writes.
+pub const REPORT_PDF: &str = "report.pdf";
+
+/// Writes the report of `input` into the session folder `dir`: `report.pdf`,
+/// `analysis.json`, `events.csv`, `windows.csv` and `summary.csv`, each
+/// atomically. Returns the PDF's path.
+pub fn write_session_report(dir: &Path, input: &ReportInput) -> Result<PathBuf> {
+    let pdf = render_pdf(input)?;
+    for exporter in [
+        &JsonExporter as &dyn Exporter,
+        &EventsCsv,
+        &WindowsCsv,
+        &SessionSummaryCsv,
+    ] {
+        crate::session::write_atomically(
+            &dir.join(exporter.file_name()),
+            &exporter.serialize(&input.analysis)?,
+        )?;
+    }
+    let path = dir.join(REPORT_PDF);
+    crate::session::write_atomically(&path, &pdf)?;
+    Ok(path)
+}
+
+/// Builds and writes the report of the session folder `dir` (see
+/// [`report_input_for_session`] and [`write_session_report`]). Takes
+/// 0.1–1 s: call it off the UI thread.
+pub fn export_session_report(
+    dir: &Path,
+    history_root: Option<&Path>,
+    config: &AnalysisConfig,
+) -> Result<PathBuf> {
+    let input = report_input_for_session(dir, history_root, config)?;
+    write_session_report(dir, &input)
 }
 
 /// Renders the report to PDF bytes.
