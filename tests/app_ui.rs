@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use twitchscope::app::export::ExportState;
 use twitchscope::app::pipeline::{Recording, Status};
 use twitchscope::app::{AppOptions, SourceChoice, TwitchApp};
 
@@ -25,6 +26,26 @@ fn step_until(
         std::thread::sleep(Duration::from_millis(30));
     }
     false
+}
+
+/// The PDF's text (pdftotext), whitespace collapsed and typographic
+/// apostrophes made plain.
+fn pdf_text(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils, see scripts/install-deps)");
+    assert!(
+        out.status.success(),
+        "pdftotext cannot read {}",
+        path.display()
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .replace(['\u{2019}', '\u{2018}'], "'")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn has_label(harness: &Harness<'_, TwitchApp>, label: &str) -> bool {
@@ -111,6 +132,8 @@ fn every_panel_is_shown_and_a_recording_replays() {
     assert!(size > 1000, "{} is {size} bytes", video.display());
     let meta = twitchscope::session::read_meta(&session_dir).unwrap();
     assert!(meta.video_saved);
+    // The saved recording can be exported too.
+    assert!(has_label(&harness, "Export report"));
 
     // The library lists it; replay shows it in the same views.
     harness.get_by_label("Replay").click();
@@ -125,6 +148,43 @@ fn every_panel_is_shown_and_a_recording_replays() {
     );
     assert!(has_label(&harness, "Back to live"));
     assert!(has_label(&harness, "Traces") && has_label(&harness, "Event timeline"));
+
+    // Export the replayed session: the PDF is made off the UI thread and
+    // its path shown in the window.
+    harness.get_by_label("Export report").click();
+    let clicked_at = Instant::now();
+    harness.step();
+    assert!(
+        clicked_at.elapsed() < Duration::from_millis(500),
+        "the click blocked the UI for {:?}",
+        clicked_at.elapsed()
+    );
+    assert!(
+        step_until(&mut harness, Duration::from_secs(30), |app| !matches!(
+            app.export.state,
+            ExportState::Idle | ExportState::Running(_)
+        )),
+        "the export never finished"
+    );
+    harness.step();
+    let pdf = session_dir.join("report.pdf");
+    assert!(
+        matches!(&harness.state().export.state, ExportState::Done(p) if *p == pdf),
+        "export state {:?}",
+        harness.state().export.state
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("Report written to")
+            .next()
+            .is_some(),
+        "the path is not shown"
+    );
+    let text = pdf_text(&pdf);
+    assert!(text.contains("not a diagnosis"), "PDF text: {text}");
+    for name in ["analysis.json", "events.csv", "windows.csv", "summary.csv"] {
+        assert!(session_dir.join(name).is_file(), "no {name}");
+    }
     harness.get_by_label("Back to live").click();
     harness.step();
     assert!(harness.state().replay.is_none());

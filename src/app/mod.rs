@@ -7,6 +7,7 @@
 //! session (fed by [`pipeline::Pipeline`]) or a replayed one.
 
 pub mod counters;
+pub mod export;
 pub mod library;
 pub mod pipeline;
 pub mod sources;
@@ -123,6 +124,7 @@ pub struct TwitchApp {
     sources: sources::SourcePanel,
     pub wizard: wizard::Wizard,
     library: library::LibraryPanel,
+    pub export: export::ExportPanel,
     last_time: Option<f64>,
     quit_at: Option<f64>,
 }
@@ -156,6 +158,7 @@ impl TwitchApp {
             sources: sources::SourcePanel::default(),
             wizard: wizard::Wizard::default(),
             library: library::LibraryPanel::default(),
+            export: export::ExportPanel::default(),
             last_time: None,
             quit_at: None,
         }
@@ -176,6 +179,21 @@ impl TwitchApp {
 
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir
+    }
+
+    /// The session the "Export report" button is for: the replayed one, or
+    /// else the recording just saved.
+    pub fn open_session_dir(&self) -> Option<PathBuf> {
+        if let Some(store) = &self.replay {
+            return match &store.mode {
+                store::StoreMode::Replay { dir, .. } => Some(dir.clone()),
+                _ => None,
+            };
+        }
+        match &self.recording {
+            Recording::Saved(dir) => Some(dir.clone()),
+            _ => None,
+        }
     }
 
     /// Switches the live source (stopping the old one, closing its recording).
@@ -417,6 +435,24 @@ impl TwitchApp {
                     ui.separator();
                     if let Some(store) = &mut self.replay {
                         lib_action = self.library.replay_controls(ui, store, dt);
+                    }
+                    let session_dir = self.open_session_dir();
+                    self.export.poll();
+                    self.export.reset_unless_for(session_dir.as_deref());
+                    if let Some(dir) = &session_dir {
+                        if self.replay.is_none() {
+                            ui.label(RichText::new("Saved recording").strong());
+                        }
+                        if self.export.ui(ui) {
+                            self.export.start(
+                                dir,
+                                &self.data_dir,
+                                &self.options.analysis,
+                                self.ctx.clone(),
+                            );
+                        }
+                    }
+                    if self.replay.is_some() || session_dir.is_some() {
                         ui.separator();
                     }
                     let replaying = self.replay.as_ref().and_then(|s| match &s.mode {
