@@ -781,11 +781,14 @@ fn spectral_windows(
                 spectrum.compute(&signals.vy[s][region.index()][k..k + len], &mut ws);
                 map.insert(region, ws.band_power as f64);
             }
+            // The eye's closure (deformation of both lids) is position-like,
+            // so its spectrum peaks at the twitch rate rather than at the
+            // harmonics a velocity would favour.
             for (i, v) in eye.iter_mut().enumerate() {
-                *v = signals.vy[s][up][k + i] - signals.vy[s][lo][k + i];
+                *v = signals.deform[s][up][k + i] + signals.deform[s][lo][k + i];
             }
             spectrum.compute(&eye, &mut ws);
-            eye_peak[s] = (ws.band_power, ws.dominant_hz);
+            eye_peak[s] = (ws.band_power, spectrum.repetition_hz(&ws));
             match side {
                 Side::Left => spectrogram.left.push(ws.power.clone()),
                 Side::Right => spectrogram.right.push(ws.power.clone()),

@@ -580,23 +580,7 @@ impl Detector<'_> {
         if out.band_power <= 0.0 {
             return None;
         }
-        let mut f = out.dominant_hz as f64;
-        // Sharp twitches put much power into harmonics; when the
-        // subharmonic is nearly as strong, it is the repetition rate.
-        let bin_of = |hz: f64| (hz * fft_len as f64 / rate).round() as usize;
-        let half = f / 2.0;
-        if half >= band.0 {
-            let around = |hz: f64| {
-                let b = bin_of(hz);
-                out.power[b.saturating_sub(2)..=(b + 2).min(out.power.len() - 1)]
-                    .iter()
-                    .copied()
-                    .fold(0.0f32, f32::max)
-            };
-            if around(half) >= 0.5 * around(f) {
-                f = half;
-            }
-        }
+        let f = spectrum.repetition_hz(&out) as f64;
         Some(f)
     }
 

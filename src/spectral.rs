@@ -174,6 +174,31 @@ impl Spectrum {
         bin as f64 * self.rate / self.input.len() as f64
     }
 
+    /// The repetition rate behind a computed spectrum: the dominant
+    /// frequency, or half of it when that subharmonic is nearly as strong.
+    /// Sharp pulses (twitches) put much of their power into harmonics, so
+    /// the strongest peak can be twice the rate at which they repeat.
+    pub fn repetition_hz(&self, out: &WindowSpectrum) -> f32 {
+        let f = out.dominant_hz;
+        let half = f / 2.0;
+        if (half as f64) < self.bin_hz(self.band_bins.0) || out.power.is_empty() {
+            return f;
+        }
+        let peak_near = |hz: f32| {
+            let b = (hz as f64 * self.input.len() as f64 / self.rate).round() as usize;
+            let b = b.min(out.power.len() - 1);
+            out.power[b.saturating_sub(2)..=(b + 2).min(out.power.len() - 1)]
+                .iter()
+                .copied()
+                .fold(0.0f32, f32::max)
+        };
+        if peak_near(half) >= 0.5 * peak_near(f) {
+            half
+        } else {
+            f
+        }
+    }
+
     /// Spectrum of `samples` (exactly `len()` of them; the mean is removed).
     pub fn compute(&mut self, samples: &[f32], out: &mut WindowSpectrum) {
         let n = self.window.len();
@@ -288,6 +313,26 @@ mod tests {
             );
             assert!(out.peak_share > 0.8, "clean tone share {}", out.peak_share);
         }
+    }
+
+    #[test]
+    fn repetition_rate_of_a_pulse_train_is_its_fundamental() {
+        // Brief twitches at 4 Hz: narrow pulses, rich in harmonics.
+        let n = 60;
+        let pulses: Vec<f32> = (0..n)
+            .map(|i| {
+                let phase = (i as f64 * 4.0 / 30.0).fract();
+                if phase < 0.15 { 1.0 } else { 0.0 }
+            })
+            .collect();
+        let mut s = Spectrum::new(n, 512, 30.0, (2.0, 12.0));
+        let mut out = WindowSpectrum::default();
+        s.compute(&pulses, &mut out);
+        let f = s.repetition_hz(&out);
+        assert!((f - 4.0).abs() < 0.3, "{f} Hz");
+        // A pure tone keeps its own frequency.
+        s.compute(&sine(9.0, 30.0, n, 1.0), &mut out);
+        assert!((s.repetition_hz(&out) - 9.0).abs() < 0.2);
     }
 
     #[test]
