@@ -1,6 +1,7 @@
 //! Image strips of representative events, cut from a video file with the
 //! ffmpeg program: a frame before the event, one in its middle (the peak of
-//! a short twitch, the held part of a tonic spasm) and one after.
+//! a short twitch, the held part of a tonic spasm) and one after, each
+//! cropped to the face the detector finds.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -42,8 +43,49 @@ pub fn strip_times(e: &Event, duration_s: f64) -> [f64; 3] {
     ]
 }
 
-/// One frame at `t` seconds as PNG, at most 360 pixels wide.
-fn frame_png(video: &Path, t: f64) -> Result<Vec<u8>> {
+/// A square crop `(x, y, side)` in pixels around the face of the frame at
+/// `t`, found by the face detector; `None` when no face is found there.
+fn face_crop(video: &Path, t: f64) -> Result<Option<(usize, usize, usize)>> {
+    let probe = crate::source::probe(video)?;
+    let (width, height) = if probe.rotation % 180 == 90 {
+        (probe.height, probe.width)
+    } else {
+        (probe.width, probe.height)
+    };
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &format!("{t:.3}"), "-i"])
+        .arg(video)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .context("running ffmpeg to find the face for event images")?;
+    let mut frame = crate::frame::Frame::default();
+    frame.ensure_size(width, height);
+    if !out.status.success() || out.stdout.len() != frame.rgb.len() {
+        return Ok(None);
+    }
+    frame.rgb.copy_from_slice(&out.stdout);
+    frame.update_luma_from_rgb();
+    let Some(face) = crate::face::FaceTracker::new()?.detect(&frame)? else {
+        return Ok(None);
+    };
+    // The detector's box is tight (brows to chin); widen it so the brows,
+    // cheeks and mouth corners all show.
+    let side = (1.5 * face.size[0].max(face.size[1]))
+        .min(width.min(height) as f32)
+        .max(16.0);
+    let x = (face.center[0] - side / 2.0).clamp(0.0, width as f32 - side);
+    let y = (face.center[1] - side / 2.0).clamp(0.0, height as f32 - side);
+    Ok(Some((x as usize, y as usize, side as usize)))
+}
+
+/// One frame at `t` seconds as PNG (cropped to `crop` when given), at
+/// most 360 pixels wide.
+fn frame_png(video: &Path, t: f64, crop: Option<(usize, usize, usize)>) -> Result<Vec<u8>> {
+    let filter = match crop {
+        Some((x, y, side)) => format!("crop={side}:{side}:{x}:{y},scale='min(360,iw)':-2"),
+        None => "scale='min(360,iw)':-2".to_string(),
+    };
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-ss", &format!("{t:.3}"), "-i"])
         .arg(video)
@@ -51,7 +93,7 @@ fn frame_png(video: &Path, t: f64) -> Result<Vec<u8>> {
             "-frames:v",
             "1",
             "-vf",
-            "scale='min(360,iw)':-2",
+            &filter,
             "-f",
             "image2pipe",
             "-c:v",
@@ -76,10 +118,12 @@ pub fn video_strips(video: &Path, a: &Analysis) -> Result<Vec<EventStrip>> {
     let mut out = Vec::new();
     for e in representative(a) {
         let times_s = strip_times(e, a.source.duration_s);
+        // One crop for the three frames, so they compare like for like.
+        let crop = face_crop(video, times_s[0])?;
         let images = [
-            frame_png(video, times_s[0])?,
-            frame_png(video, times_s[1])?,
-            frame_png(video, times_s[2])?,
+            frame_png(video, times_s[0], crop)?,
+            frame_png(video, times_s[1], crop)?,
+            frame_png(video, times_s[2], crop)?,
         ];
         let side = match e.side {
             EventSide::Left => "patient's left",
