@@ -348,8 +348,8 @@ fn report(args: ReportArgs) -> Result<()> {
             .and_then(|m| m.modified())
             .ok()
             .map(|t| chrono::DateTime::<chrono::Local>::from(t).to_rfc3339());
-        input.strips =
-            report::strips::video_strips(&args.input, &input.analysis).unwrap_or_else(|e| {
+        input.strips = report::strips::video_strips(&args.input, &input.analysis, 0.0)
+            .unwrap_or_else(|e| {
                 eprintln!("twitchscope: no event images: {e:#}");
                 Vec::new()
             });

@@ -394,3 +394,45 @@ fn trend_points_are_in_date_order_with_the_current_one_marked() {
     );
     assert!(i1 < i20 && i20 < i26);
 }
+
+/// A session recorded with its video: the report shows face images of
+/// representative events cut from that video; without the video it says so.
+#[test]
+fn session_with_saved_video_gets_event_images() {
+    let root = tempfile::tempdir().unwrap();
+    let s = spec(Scenario::LeftClonicEye, 14.0, 9);
+    let video = root.path().join("phantom.mp4");
+    synth::render(&s, &video).unwrap();
+    let samples = phantom_samples(Scenario::LeftClonicEye, 14.0, 9);
+    let analysis = phantom(Scenario::LeftClonicEye, 14.0, 9);
+    assert!(analysis.events.iter().any(|e| e.is_spasm()));
+
+    let mut with_video = meta("20261120-100000", "2026-11-20T10:00:00+00:00");
+    with_video.video_saved = true;
+    let dir = write_session(root.path(), &with_video, &samples, &[], &analysis);
+    std::fs::copy(&video, dir.join("video.mp4")).unwrap();
+    let input = twitchscope::report::report_input_for_session(
+        &dir,
+        Some(root.path()),
+        &AnalysisConfig::default(),
+    )
+    .unwrap();
+    assert!(!input.strips.is_empty());
+    let text = pdf_text(&render_pdf(&input).unwrap());
+    assert_has(&text, "at the peak");
+    assert!(!text.contains("Video was not saved"), "{text}");
+
+    let without = meta("20261121-100000", "2026-11-21T10:00:00+00:00");
+    let dir = write_session(root.path(), &without, &samples, &[], &analysis);
+    let input = twitchscope::report::report_input_for_session(
+        &dir,
+        Some(root.path()),
+        &AnalysisConfig::default(),
+    )
+    .unwrap();
+    assert!(input.strips.is_empty());
+    assert_has(
+        &pdf_text(&render_pdf(&input).unwrap()),
+        "Video was not saved",
+    );
+}

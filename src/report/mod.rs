@@ -178,6 +178,14 @@ pub fn report_input_for_session(
 ) -> Result<ReportInput> {
     let session = crate::session::read_session(dir)?;
     let mut input = ReportInput::new(session.analyze(config));
+    // With the video kept, show representative events from it (the video
+    // starts at the first recorded sample). Images are a bonus: a damaged
+    // video leaves the report without them rather than failing it.
+    let video = dir.join("video.mp4");
+    if session.meta.video_saved && video.is_file() {
+        let start = session.samples.first().map(|s| s.t).unwrap_or(0.0);
+        input.strips = strips::video_strips(&video, &input.analysis, start).unwrap_or_default();
+    }
     input.session = Some(SessionInfo {
         meta: session.meta,
         steps: session.steps,

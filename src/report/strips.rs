@@ -113,17 +113,20 @@ fn frame_png(video: &Path, t: f64, crop: Option<(usize, usize, usize)>) -> Resul
     Ok(out.stdout)
 }
 
-/// Strips of the representative events of `video`.
-pub fn video_strips(video: &Path, a: &Analysis) -> Result<Vec<EventStrip>> {
+/// Strips of the representative events of `video`. `video_start_s` is the
+/// analysis time of the video's first frame (0 for an analysed file; the
+/// first recorded sample for a session's saved video).
+pub fn video_strips(video: &Path, a: &Analysis, video_start_s: f64) -> Result<Vec<EventStrip>> {
     let mut out = Vec::new();
     for e in representative(a) {
         let times_s = strip_times(e, a.source.duration_s);
+        let at = |t: f64| (t - video_start_s).max(0.0);
         // One crop for the three frames, so they compare like for like.
-        let crop = face_crop(video, times_s[0])?;
+        let crop = face_crop(video, at(times_s[0]))?;
         let images = [
-            frame_png(video, times_s[0], crop)?,
-            frame_png(video, times_s[1], crop)?,
-            frame_png(video, times_s[2], crop)?,
+            frame_png(video, at(times_s[0]), crop)?,
+            frame_png(video, at(times_s[1]), crop)?,
+            frame_png(video, at(times_s[2]), crop)?,
         ];
         let side = match e.side {
             EventSide::Left => "patient's left",
