@@ -105,31 +105,7 @@ enum Command {
     },
     /// Make a shareable report (PDF, optionally CSV and JSON) of a recorded
     /// session or a video file.
-    Report {
-        /// A recorded session folder, or a video file (analysed on the way).
-        input: PathBuf,
-        /// Write the PDF report here.
-        #[arg(long)]
-        pdf: PathBuf,
-        /// Write events.csv, windows.csv and summary.csv into this directory.
-        #[arg(long)]
-        csv: Option<PathBuf>,
-        /// Write the analysis JSON here.
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// Patient's name for the header (left blank by default).
-        #[arg(long)]
-        name: Option<String>,
-        /// Paper size, a4 or letter (default: from the locale).
-        #[arg(long)]
-        paper: Option<twitchscope::report::Paper>,
-        /// A treatment to mark on the trend, e.g. 2026-10-01:botox (repeatable).
-        #[arg(long = "treatment", value_name = "YYYY-MM-DD:LABEL")]
-        treatments: Vec<twitchscope::report::Treatment>,
-        /// Sessions folder for the trend (default: the app's data folder).
-        #[arg(long)]
-        history: Option<PathBuf>,
-    },
+    Report(ReportArgs),
     /// Render a phantom test video with known ground truth.
     Synth {
         /// Scenario name (see --list).
@@ -201,25 +177,7 @@ fn main() -> ExitCode {
             engine,
         } => analyze(&video, json.as_deref(), csv.as_deref(), &engine.config()),
         Command::Demo { json, csv } => demo(json.as_deref(), csv.as_deref()),
-        Command::Report {
-            input,
-            pdf,
-            csv,
-            json,
-            name,
-            paper,
-            treatments,
-            history,
-        } => report(ReportArgs {
-            input,
-            pdf,
-            csv,
-            json,
-            name,
-            paper,
-            treatments,
-            history,
-        }),
+        Command::Report(args) => report(args),
         Command::Synth {
             scenario,
             list,
@@ -325,14 +283,30 @@ fn write_outputs(analysis: &Analysis, json: Option<&Path>, csv: Option<&Path>) -
     Ok(())
 }
 
+#[derive(clap::Args)]
 struct ReportArgs {
+    /// A recorded session folder, or a video file (analysed on the way).
     input: PathBuf,
+    /// Write the PDF report here.
+    #[arg(long)]
     pdf: PathBuf,
+    /// Write events.csv, windows.csv and summary.csv into this directory.
+    #[arg(long)]
     csv: Option<PathBuf>,
+    /// Write the analysis JSON here.
+    #[arg(long)]
     json: Option<PathBuf>,
+    /// Patient's name for the header (left blank by default).
+    #[arg(long)]
     name: Option<String>,
+    /// Paper size, a4 or letter (default: from the locale).
+    #[arg(long)]
     paper: Option<twitchscope::report::Paper>,
+    /// A treatment to mark on the trend, e.g. 2026-10-01:botox (repeatable).
+    #[arg(long = "treatment", value_name = "YYYY-MM-DD:LABEL")]
     treatments: Vec<twitchscope::report::Treatment>,
+    /// Sessions folder for the trend (default: the app's data folder).
+    #[arg(long)]
     history: Option<PathBuf>,
 }
 
