@@ -297,15 +297,7 @@ pub fn timeline(a: &Analysis) -> Result<Option<String>> {
     let t_end = a.source.duration_s.max(1.0);
     let svg = svg(400, |root| {
         let (top, bottom) = root.split_vertically(150);
-        let rows = ["right", "both", "left"];
-        let fmt = |y: &f64| {
-            let i = y.round();
-            if (y - i).abs() > 0.01 || !(0.0..3.0).contains(&i) {
-                String::new()
-            } else {
-                rows[i as usize].to_string()
-            }
-        };
+        let fmt = row_labels(&["right", "both", "left"]);
         let mut lat = ChartBuilder::on(&top)
             .margin(6)
             .margin_right(36)
@@ -351,15 +343,7 @@ pub fn timeline(a: &Analysis) -> Result<Option<String>> {
             .map_err(err)?;
         }
 
-        let rows = ["blinks", "right", "both", "left"];
-        let fmt = |y: &f64| {
-            let i = y.round();
-            if (y - i).abs() > 0.01 || !(0.0..4.0).contains(&i) {
-                String::new()
-            } else {
-                rows[i as usize].to_string()
-            }
-        };
+        let fmt = row_labels(&["blinks", "right", "both", "left"]);
         let mut ras = ChartBuilder::on(&bottom)
             .margin(6)
             .margin_right(36)
@@ -618,4 +602,17 @@ pub fn trend(points: &[TrendPoint], treatments: &[super::Treatment]) -> Result<O
         Ok(())
     })?;
     Ok(Some(svg))
+}
+
+/// A y-axis label formatter for charts whose rows sit at 0, 1, 2, …: the
+/// row's name at whole numbers, nothing between them or outside.
+fn row_labels<'a>(rows: &'a [&'a str]) -> impl Fn(&f64) -> String + 'a {
+    move |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() > 0.01 || i < 0.0 || i as usize >= rows.len() {
+            String::new()
+        } else {
+            rows[i as usize].to_string()
+        }
+    }
 }
