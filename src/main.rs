@@ -132,6 +132,10 @@ enum Command {
         /// Mains-light flicker amplitude (relative gain, e.g. 0.03).
         #[arg(long, default_value_t = 0.0)]
         flicker: f32,
+        /// Scale every spasm warp: 1 = an obvious twitch, 0.3 = a subtle lid
+        /// flicker.
+        #[arg(long, default_value_t = 1.0)]
+        amplitude: f32,
         /// Output video; the truth JSON goes beside it as NAME.truth.json.
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -188,6 +192,7 @@ fn main() -> ExitCode {
             head_motion,
             noise,
             flicker,
+            amplitude,
             out,
         } => {
             if list {
@@ -209,6 +214,7 @@ fn main() -> ExitCode {
                             head_motion,
                             noise_sigma: noise,
                             flicker,
+                            amplitude,
                             ..SynthSpec::default()
                         };
                         synth_cmd(&spec, out)

@@ -182,6 +182,10 @@ pub struct SynthSpec {
     pub noise_sigma: f32,
     /// H.264 constant rate factor used by [`render`].
     pub crf: u32,
+    /// Scales every spasm warp (lid closure, lower-lid ripple, cheek, mouth
+    /// corner, brow): 1 = the obvious twitch, 0.3 = a subtle lid flicker.
+    /// Blinks and talking are not scaled; event timing does not depend on it.
+    pub amplitude: f32,
     /// Face photo to animate; `None` = the embedded astronaut portrait.
     pub photo: Option<PathBuf>,
     /// Face geometry on the photo, in photo pixels; `None` = located with
@@ -205,6 +209,7 @@ impl Default for SynthSpec {
             flicker: 0.0,
             noise_sigma: 2.0,
             crf: 23,
+            amplitude: 1.0,
             photo: None,
             geometry: None,
         }
@@ -238,8 +243,19 @@ impl SynthSpec {
         if self.crf > 51 {
             bail!("crf must be 0..=51, got {}", self.crf);
         }
-        Ok(())
+        check_amplitude(self.amplitude)
     }
+}
+
+/// Largest accepted warp amplitude: beyond it the lid closure saturates and
+/// the skin bumps tear.
+pub const MAX_AMPLITUDE: f32 = 3.0;
+
+fn check_amplitude(a: f32) -> Result<()> {
+    if !(a.is_finite() && a > 0.0 && a <= MAX_AMPLITUDE) {
+        bail!("amplitude must be in (0, {MAX_AMPLITUDE}], got {a}");
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -279,6 +295,10 @@ pub struct Truth {
     pub events: Vec<TruthEvent>,
     pub blinks: Vec<TruthBlink>,
     pub mirrored: bool,
+    /// The warp amplitude when it is not 1 (absent otherwise, so default
+    /// phantoms keep exactly the bench's keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amplitude: Option<f64>,
     pub notes: String,
 }
 
@@ -684,6 +704,8 @@ struct Plan {
     lighting_drift: f64,
     flicker: f64,
     flicker_hz: f64,
+    /// Scale of every spasm warp ([`SynthSpec::amplitude`]).
+    amplitude: f64,
 }
 
 const REG_EYE: &[&str] = &["eye"];
@@ -929,32 +951,24 @@ impl Plan {
             lighting_drift: spec.lighting_drift as f64,
             flicker: spec.flicker as f64,
             flicker_hz: alias_hz(100.0, spec.fps as f64),
+            amplitude: spec.amplitude as f64,
         }
     }
 
     fn truth(&self, name: &str) -> Truth {
+        // Default phantoms keep their historical truth files byte for byte.
+        let scaled = self.amplitude != 1.0;
+        let amplitude = round_ms(self.amplitude); // the f32 it came from, tidied
+        let mut notes = self.scenario.notes().to_string();
+        if scaled {
+            notes.push_str(&format!("; warp amplitude {amplitude}"));
+        }
         Truth {
             name: name.to_string(),
             fps: self.fps,
             seconds: self.seconds,
             expected_laterality: self.scenario.expected_laterality().to_string(),
-            events: self
-                .events
-                .iter()
-                .map(|e| TruthEvent {
-                    start_s: round_ms(e.start),
-                    end_s: round_ms(e.end),
-                    side: e.who.name().to_string(),
-                    kind: match e.kind {
-                        Kind::Clonic => "clonic",
-                        Kind::Tonic => "tonic",
-                        Kind::Myokymia => "myokymia",
-                    }
-                    .to_string(),
-                    rate_hz: (e.kind != Kind::Tonic).then_some(e.rate),
-                    regions: e.regions.iter().map(|r| r.to_string()).collect(),
-                })
-                .collect(),
+            events: self.truth_events(),
             blinks: self
                 .blinks
                 .iter()
@@ -964,8 +978,29 @@ impl Plan {
                 })
                 .collect(),
             mirrored: false,
-            notes: self.scenario.notes().to_string(),
+            amplitude: scaled.then_some(amplitude),
+            notes,
         }
+    }
+
+    /// The events in the bench's truth schema.
+    fn truth_events(&self) -> Vec<TruthEvent> {
+        self.events
+            .iter()
+            .map(|e| TruthEvent {
+                start_s: round_ms(e.start),
+                end_s: round_ms(e.end),
+                side: e.who.name().to_string(),
+                kind: match e.kind {
+                    Kind::Clonic => "clonic",
+                    Kind::Tonic => "tonic",
+                    Kind::Myokymia => "myokymia",
+                }
+                .to_string(),
+                rate_hz: (e.kind != Kind::Tonic).then_some(e.rate),
+                regions: e.regions.iter().map(|r| r.to_string()).collect(),
+            })
+            .collect()
     }
 
     /// Muscle state, head pose and lighting at time `t`. Allocation-free.
@@ -1031,6 +1066,10 @@ impl Plan {
                     (0.0, 0.0, 0.0, 0.0, e.amp * env * a, ph)
                 }
             };
+            // Every spasm warp scales with the amplitude (x 1.0 is exact, so
+            // default phantoms are unchanged); blinks and talking do not.
+            let amp = self.amplitude;
+            let (clo, ch, mo, br, rip) = (clo * amp, ch * amp, mo * amp, br * amp, rip * amp);
             for (i, s) in sides.iter_mut().enumerate() {
                 let side = if i == 0 { Side::Right } else { Side::Left };
                 if !e.who.drives(side) {
@@ -1925,6 +1964,40 @@ mod tests {
             assert!(st.sides[0].closure > 0.7);
             assert_eq!(st.sides[0].closure, st.sides[1].closure);
         }
+    }
+
+    #[test]
+    fn amplitude_scales_spasms_not_blinks_or_timing() {
+        let spec = quiet_spec(Scenario::LeftTonicSynkinesis, 4);
+        let full = Plan::new(&spec);
+        let weak = Plan::new(&SynthSpec {
+            amplitude: 0.35,
+            ..spec.clone()
+        });
+        let (tf, tw) = (full.truth("x"), weak.truth("x"));
+        assert_eq!(tf.events, tw.events);
+        assert_eq!(tf.blinks, tw.blinks);
+        assert_eq!((tf.amplitude, tw.amplitude), (None, Some(0.35)));
+        assert!(tw.notes.contains("amplitude 0.35"), "{}", tw.notes);
+        let mut peak = 0.0f32;
+        for i in 0..(40 * 60) {
+            let t = i as f64 / 60.0;
+            let (a, b) = (full.state_at(t).sides[1], weak.state_at(t).sides[1]);
+            let in_blink = full.blinks.iter().any(|bl| t >= bl.start && t <= bl.end());
+            if in_blink {
+                assert_eq!(a.closure, b.closure, "blinks are not scaled");
+            } else {
+                assert!((b.closure - 0.35 * a.closure).abs() < 1e-5, "t={t}");
+                assert!((b.mouth - 0.35 * a.mouth).abs() < 1e-5, "t={t}");
+            }
+            peak = peak.max(a.closure);
+        }
+        assert!(peak > 0.5);
+        let bad = SynthSpec {
+            amplitude: 0.0,
+            ..spec
+        };
+        assert!(SyntheticSource::new(&bad).is_err());
     }
 
     #[test]
