@@ -16,7 +16,7 @@ use twitchscope::export::{
 };
 use twitchscope::frame::FrameSource;
 use twitchscope::source::VideoFileSource;
-use twitchscope::synth::{self, Scenario, SynthSpec};
+use twitchscope::synth::{self, BaseSpec, Scenario, SynthSpec};
 
 #[derive(Parser)]
 #[command(
@@ -106,40 +106,9 @@ enum Command {
     /// Make a shareable report (PDF, optionally CSV and JSON) of a recorded
     /// session or a video file.
     Report(ReportArgs),
-    /// Render a phantom test video with known ground truth.
-    Synth {
-        /// Scenario name (see --list).
-        #[arg(long, default_value = "left_clonic_eye")]
-        scenario: String,
-        /// List the scenarios and exit.
-        #[arg(long)]
-        list: bool,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value_t = 30)]
-        fps: u32,
-        #[arg(long, default_value_t = 30.0)]
-        seconds: f64,
-        /// H.264 constant rate factor (higher = more compression).
-        #[arg(long, default_value_t = 23)]
-        crf: u32,
-        /// Head motion: 0 = still, 1 = natural sway, more = restless.
-        #[arg(long, default_value_t = 1.0)]
-        head_motion: f32,
-        /// Sensor noise, standard deviation in grey levels.
-        #[arg(long, default_value_t = 2.0)]
-        noise: f32,
-        /// Mains-light flicker amplitude (relative gain, e.g. 0.03).
-        #[arg(long, default_value_t = 0.0)]
-        flicker: f32,
-        /// Scale every spasm warp: 1 = an obvious twitch, 0.3 = a subtle lid
-        /// flicker.
-        #[arg(long, default_value_t = 1.0)]
-        amplitude: f32,
-        /// Output video; the truth JSON goes beside it as NAME.truth.json.
-        #[arg(long, short)]
-        out: Option<PathBuf>,
-    },
+    /// Render a phantom test video with known ground truth, from the
+    /// embedded face photo or drawn onto a real face video (--base).
+    Synth(SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -182,45 +151,7 @@ fn main() -> ExitCode {
         } => analyze(&video, json.as_deref(), csv.as_deref(), &engine.config()),
         Command::Demo { json, csv } => demo(json.as_deref(), csv.as_deref()),
         Command::Report(args) => report(args),
-        Command::Synth {
-            scenario,
-            list,
-            seed,
-            fps,
-            seconds,
-            crf,
-            head_motion,
-            noise,
-            flicker,
-            amplitude,
-            out,
-        } => {
-            if list {
-                for name in synth::scenario_names() {
-                    println!("{name}");
-                }
-                Ok(())
-            } else {
-                scenario
-                    .parse::<Scenario>()
-                    .map_err(|e| anyhow::anyhow!("{e}"))
-                    .and_then(|scenario| {
-                        let spec = SynthSpec {
-                            scenario,
-                            seed,
-                            fps,
-                            seconds,
-                            crf,
-                            head_motion,
-                            noise_sigma: noise,
-                            flicker,
-                            amplitude,
-                            ..SynthSpec::default()
-                        };
-                        synth_cmd(&spec, out)
-                    })
-            }
-        }
+        Command::Synth(args) => synth_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -349,7 +280,111 @@ fn report(args: ReportArgs) -> Result<()> {
     Ok(())
 }
 
-fn synth_cmd(spec: &SynthSpec, out: Option<PathBuf>) -> Result<()> {
+#[derive(clap::Args)]
+struct SynthArgs {
+    /// Scenario name (see --list). With --base, rest_blinks and talking add
+    /// nothing (a plain re-encode of the real video).
+    #[arg(long, default_value = "left_clonic_eye")]
+    scenario: String,
+    /// List the scenarios and exit.
+    #[arg(long)]
+    list: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Frame rate (photo mode; --base keeps the video's own).
+    #[arg(long, default_value_t = 30)]
+    fps: u32,
+    /// Clip length in seconds (photo mode; --base keeps the video's own,
+    /// see --loop-to).
+    #[arg(long, default_value_t = 30.0)]
+    seconds: f64,
+    /// H.264 constant rate factor, higher = more compression [default: 23,
+    /// 18 with --base so a subtle added twitch survives].
+    #[arg(long)]
+    crf: Option<u32>,
+    /// Head motion: 0 = still, 1 = natural sway, more = restless (photo mode).
+    #[arg(long, default_value_t = 1.0)]
+    head_motion: f32,
+    /// Sensor noise, standard deviation in grey levels (photo mode).
+    #[arg(long, default_value_t = 2.0)]
+    noise: f32,
+    /// Mains-light flicker amplitude, relative gain, e.g. 0.03 (photo mode).
+    #[arg(long, default_value_t = 0.0)]
+    flicker: f32,
+    /// Scale every spasm warp: 1 = an obvious twitch, 0.3 = a subtle lid
+    /// flicker.
+    #[arg(long, default_value_t = 1.0)]
+    amplitude: f32,
+    /// Draw the scenario onto this real face video instead of the photo:
+    /// the face is tracked in every frame and everything else stays real.
+    #[arg(long, value_name = "VIDEO",
+          conflicts_with_all = ["fps", "seconds", "head_motion", "noise", "flicker"])]
+    base: Option<PathBuf>,
+    /// With --base: play a short video forward and backward (ping-pong)
+    /// until it is this many seconds long.
+    #[arg(long, value_name = "SECONDS", requires = "base")]
+    loop_to: Option<f64>,
+    /// Output video; the truth JSON goes beside it as NAME.truth.json.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+fn synth_cmd(args: SynthArgs) -> Result<()> {
+    if args.list {
+        for name in synth::scenario_names() {
+            println!("{name}");
+        }
+        return Ok(());
+    }
+    let scenario: Scenario = args.scenario.parse()?;
+    let Some(base) = args.base else {
+        let spec = SynthSpec {
+            scenario,
+            seed: args.seed,
+            fps: args.fps,
+            seconds: args.seconds,
+            crf: args.crf.unwrap_or(SynthSpec::default().crf),
+            head_motion: args.head_motion,
+            noise_sigma: args.noise,
+            flicker: args.flicker,
+            amplitude: args.amplitude,
+            ..SynthSpec::default()
+        };
+        return synth_photo(&spec, args.out);
+    };
+    let spec = BaseSpec {
+        scenario,
+        seed: args.seed,
+        amplitude: args.amplitude,
+        crf: args.crf.unwrap_or(synth::BASE_CRF),
+        loop_to: args.loop_to,
+        ..BaseSpec::new(base, scenario)
+    };
+    let out = args.out.unwrap_or_else(|| {
+        let stem = spec
+            .base
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "base".to_string());
+        PathBuf::from(format!("{stem}_{}_s{}.mp4", scenario.name(), spec.seed))
+    });
+    let truth = synth::render_on_base(&spec, &out)?;
+    let truth_path = out.with_extension("truth.json");
+    synth::write_base_truth(&truth, &truth_path)?;
+    println!(
+        "{}: {} events on {} ({:.2} s, {} frames without a face), amplitude {}; truth in {}",
+        out.display(),
+        truth.events.len(),
+        truth.source,
+        truth.seconds,
+        truth.frames_without_face,
+        truth.amplitude,
+        truth_path.display()
+    );
+    Ok(())
+}
+
+fn synth_photo(spec: &SynthSpec, out: Option<PathBuf>) -> Result<()> {
     let out = out.unwrap_or_else(|| {
         PathBuf::from(format!(
             "{}_s{}_{}fps.mp4",

@@ -14,6 +14,9 @@
 //! mirrored). Every event, its timing, rate and amplitude comes from the seed,
 //! and the [`Truth`] returned uses the schema of the development bench
 //! (`*.truth.json`).
+//!
+//! [`render_on_base`] draws the same warps onto a real face video instead of
+//! the photo (see the `base` submodule).
 
 use std::fmt;
 use std::io::Write;
@@ -25,6 +28,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::frame::{Frame, FrameSource, SourceInfo};
+
+mod base;
+pub use base::{
+    BASE_CRF, BaseSpec, BaseTruth, FACE_MARGIN_S, ping_pong_index, read_base_truth, render_on_base,
+    write_base_truth,
+};
 
 // ---------------------------------------------------------------------------
 // Scenarios and spec
@@ -304,10 +313,14 @@ pub struct Truth {
 
 /// Writes `truth` as pretty JSON (one-space indent, like the bench files).
 pub fn write_truth(truth: &Truth, path: &Path) -> Result<()> {
+    write_pretty_json(truth, path)
+}
+
+fn write_pretty_json<T: Serialize>(value: &T, path: &Path) -> Result<()> {
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    truth.serialize(&mut ser)?;
+    value.serialize(&mut ser)?;
     buf.push(b'\n');
     std::fs::write(path, buf).with_context(|| format!("writing {}", path.display()))
 }
@@ -423,6 +436,13 @@ impl FaceGeometry {
                 points.len()
             );
         }
+        let g = FaceGeometry::build(points);
+        g.check()?;
+        Ok(g)
+    }
+
+    /// The geometry of `points` (at least 468), unchecked.
+    fn build(points: &[[f32; 3]]) -> FaceGeometry {
         let p2 = |i: usize| [points[i][0], points[i][1]];
         let side = |s: usize| {
             side_from_points(
@@ -435,11 +455,9 @@ impl FaceGeometry {
                 p2(mp::MOUTH_CORNER[s]),
             )
         };
-        let g = FaceGeometry {
+        FaceGeometry {
             sides: [side(0), side(1)],
-        };
-        g.check()?;
-        Ok(g)
+        }
     }
 
     /// Hand-measured geometry of the embedded astronaut portrait (512x512).
@@ -723,6 +741,108 @@ fn alias_hz(f: f64, fps: f64) -> f64 {
     r.min(fps - r)
 }
 
+/// Event generators shared by the photo planner ([`Plan::new`]) and the
+/// base-video planner. Each draws from `rng` in a fixed order, so a seed
+/// gives the same events whichever planner calls them.
+impl Event {
+    /// A burst of 4-6 Hz lid twitches (with cheek and mouth when `regions`
+    /// name them).
+    fn clonic(rng: &mut Rng, who: Who, start: f64, regions: &'static [&'static str]) -> Event {
+        let rate = rng.int(4, 6) as f64;
+        let dur = rng.range(1.0, 2.5);
+        let n = ((dur * rate).round() as u32).max(4);
+        let pulse = rng.range(0.6, 0.8) / rate;
+        let synk = regions.len() > 1;
+        Event {
+            kind: Kind::Clonic,
+            who,
+            start,
+            end: start + (n - 1) as f64 / rate + pulse,
+            rate,
+            n_twitches: n,
+            pulse,
+            amp: rng.range(0.35, 0.6),
+            cheek: if synk { rng.range(0.4, 0.7) } else { 0.0 },
+            mouth: if synk { rng.range(0.4, 0.7) } else { 0.0 },
+            brow: 0.0,
+            key: rng.next_u64(),
+            regions,
+        }
+    }
+
+    /// A held closure of 1.5-3 s with the regions' synkinesis.
+    fn tonic(rng: &mut Rng, who: Who, start: f64, regions: &'static [&'static str]) -> Event {
+        let dur = rng.range(1.5, 3.0);
+        let has = |r: &str| regions.contains(&r);
+        Event {
+            kind: Kind::Tonic,
+            who,
+            start,
+            end: start + dur,
+            rate: 0.0,
+            n_twitches: 0,
+            pulse: 0.0,
+            amp: rng.range(0.8, 1.0),
+            cheek: if has("cheek") {
+                rng.range(0.7, 1.0)
+            } else {
+                0.0
+            },
+            mouth: if has("mouth") {
+                rng.range(0.7, 1.0)
+            } else {
+                0.0
+            },
+            brow: if has("brow") {
+                rng.range(0.6, 1.0)
+            } else {
+                0.0
+            },
+            key: rng.next_u64(),
+            regions,
+        }
+    }
+
+    /// A 3-8 s lower-lid ripple episode at 3-8 Hz.
+    fn myokymia(rng: &mut Rng, who: Who, start: f64) -> Event {
+        let dur = rng.range(3.0, 8.0);
+        Event {
+            kind: Kind::Myokymia,
+            who,
+            start,
+            end: start + dur,
+            rate: (rng.range(3.0, 8.0) * 2.0).round() / 2.0,
+            n_twitches: 0,
+            pulse: 0.0,
+            amp: rng.range(1.2, 2.8),
+            cheek: 0.0,
+            mouth: 0.0,
+            brow: 0.0,
+            key: rng.next_u64(),
+            regions: REG_EYE,
+        }
+    }
+
+    /// Blepharospasm-like: both eyes, a slow forceful clonic burst or a tonic
+    /// closure with cheeks, half and half.
+    fn bilateral(rng: &mut Rng, t: f64) -> Event {
+        if rng.f64() < 0.5 {
+            let mut e = Event::clonic(rng, Who::Both, t, REG_EYE);
+            // Blepharospasm twitches are forceful, slower than HFS.
+            e.rate = rng.int(3, 5) as f64;
+            e.n_twitches = ((rng.range(1.2, 2.5) * e.rate).round() as u32).max(4);
+            e.pulse = rng.range(0.6, 0.75) / e.rate;
+            e.end = t + (e.n_twitches - 1) as f64 / e.rate + e.pulse;
+            e.amp = rng.range(0.6, 0.9);
+            e
+        } else {
+            let mut e = Event::tonic(rng, Who::Both, t, REG_EYE_CHEEK);
+            e.cheek = rng.range(0.4, 0.7);
+            e
+        }
+    }
+}
+
 impl Plan {
     fn new(spec: &SynthSpec) -> Plan {
         let mut rng = Rng::new(spec.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0xA11CE);
@@ -731,60 +851,6 @@ impl Plan {
         let mut speech = Vec::new();
         let sc = spec.scenario;
 
-        let clonic = |rng: &mut Rng, who: Who, start: f64, regions: &'static [&'static str]| {
-            let rate = rng.int(4, 6) as f64;
-            let dur = rng.range(1.0, 2.5);
-            let n = ((dur * rate).round() as u32).max(4);
-            let pulse = rng.range(0.6, 0.8) / rate;
-            let synk = regions.len() > 1;
-            Event {
-                kind: Kind::Clonic,
-                who,
-                start,
-                end: start + (n - 1) as f64 / rate + pulse,
-                rate,
-                n_twitches: n,
-                pulse,
-                amp: rng.range(0.35, 0.6),
-                cheek: if synk { rng.range(0.4, 0.7) } else { 0.0 },
-                mouth: if synk { rng.range(0.4, 0.7) } else { 0.0 },
-                brow: 0.0,
-                key: rng.next_u64(),
-                regions,
-            }
-        };
-        let tonic = |rng: &mut Rng, who: Who, start: f64, regions: &'static [&'static str]| {
-            let dur = rng.range(1.5, 3.0);
-            let has = |r: &str| regions.contains(&r);
-            Event {
-                kind: Kind::Tonic,
-                who,
-                start,
-                end: start + dur,
-                rate: 0.0,
-                n_twitches: 0,
-                pulse: 0.0,
-                amp: rng.range(0.8, 1.0),
-                cheek: if has("cheek") {
-                    rng.range(0.7, 1.0)
-                } else {
-                    0.0
-                },
-                mouth: if has("mouth") {
-                    rng.range(0.7, 1.0)
-                } else {
-                    0.0
-                },
-                brow: if has("brow") {
-                    rng.range(0.6, 1.0)
-                } else {
-                    0.0
-                },
-                key: rng.next_u64(),
-                regions,
-            }
-        };
-
         let mut t = rng.range(2.0, 4.0);
         let margin = 0.8;
         match sc {
@@ -792,7 +858,7 @@ impl Plan {
             Scenario::LeftClonicEye | Scenario::RightClonicEye => {
                 let who = Who::One(sc.spasm_side().unwrap());
                 loop {
-                    let e = clonic(&mut rng, who, t, REG_EYE);
+                    let e = Event::clonic(&mut rng, who, t, REG_EYE);
                     if e.end > t_end - margin {
                         break;
                     }
@@ -806,9 +872,9 @@ impl Plan {
                 loop {
                     // First event clonic, then a random mix leaning tonic.
                     let e = if i > 0 && rng.f64() < 0.55 {
-                        tonic(&mut rng, who, t, REG_TONIC)
+                        Event::tonic(&mut rng, who, t, REG_TONIC)
                     } else {
-                        clonic(&mut rng, who, t, REG_SYNK)
+                        Event::clonic(&mut rng, who, t, REG_SYNK)
                     };
                     if e.end > t_end - margin {
                         break;
@@ -821,22 +887,7 @@ impl Plan {
             Scenario::LeftMyokymia | Scenario::RightMyokymia => {
                 let who = Who::One(sc.spasm_side().unwrap());
                 loop {
-                    let dur = rng.range(3.0, 8.0);
-                    let e = Event {
-                        kind: Kind::Myokymia,
-                        who,
-                        start: t,
-                        end: t + dur,
-                        rate: (rng.range(3.0, 8.0) * 2.0).round() / 2.0,
-                        n_twitches: 0,
-                        pulse: 0.0,
-                        amp: rng.range(1.2, 2.8),
-                        cheek: 0.0,
-                        mouth: 0.0,
-                        brow: 0.0,
-                        key: rng.next_u64(),
-                        regions: REG_EYE,
-                    };
+                    let e = Event::myokymia(&mut rng, who, t);
                     if e.end > t_end - margin {
                         break;
                     }
@@ -845,20 +896,7 @@ impl Plan {
                 }
             }
             Scenario::Bilateral => loop {
-                let e = if rng.f64() < 0.5 {
-                    let mut e = clonic(&mut rng, Who::Both, t, REG_EYE);
-                    // Blepharospasm twitches are forceful, slower than HFS.
-                    e.rate = rng.int(3, 5) as f64;
-                    e.n_twitches = ((rng.range(1.2, 2.5) * e.rate).round() as u32).max(4);
-                    e.pulse = rng.range(0.6, 0.75) / e.rate;
-                    e.end = t + (e.n_twitches - 1) as f64 / e.rate + e.pulse;
-                    e.amp = rng.range(0.6, 0.9);
-                    e
-                } else {
-                    let mut e = tonic(&mut rng, Who::Both, t, REG_EYE_CHEEK);
-                    e.cheek = rng.range(0.4, 0.7);
-                    e
-                };
+                let e = Event::bilateral(&mut rng, t);
                 if e.end > t_end - margin {
                     break;
                 }
@@ -1179,6 +1217,47 @@ struct Bump {
     inv2sy2: f32,
     d: [f32; 2],
     rect: Rect,
+    /// Face outline the displacement fades out at (base-video mode).
+    outline: Option<Outline>,
+}
+
+/// The outline of one side of the face, from the temple down to the jaw (y
+/// increasing). A skin warp fades to nothing at it, so that on a turned
+/// head a cheek or mouth bump does not drag the background along.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Outline {
+    pts: [[f32; 2]; 6],
+    /// +1 when outward is image +x (patient left), -1 otherwise.
+    outward: f32,
+    /// Width (face pixels) of the fade inside the outline.
+    fade: f32,
+}
+
+impl Outline {
+    /// The outline's x at height `y` (piecewise linear, clamped at the ends).
+    #[inline]
+    fn x_at(&self, y: f32) -> f32 {
+        let p = &self.pts;
+        if y <= p[0][1] {
+            return p[0][0];
+        }
+        for w in p.windows(2) {
+            if y <= w[1][1] {
+                let dy = w[1][1] - w[0][1];
+                let f = if dy > 1e-3 { (y - w[0][1]) / dy } else { 1.0 };
+                return w[0][0] + f * (w[1][0] - w[0][0]);
+            }
+        }
+        p[5][0]
+    }
+
+    /// 1 inside the face (more than `fade` from the outline), 0 on or
+    /// beyond it, smooth in between.
+    #[inline]
+    fn inside(&self, x: f32, y: f32) -> f32 {
+        let m = ((self.x_at(y) - x) * self.outward / self.fade).clamp(0.0, 1.0);
+        m * m * (3.0 - 2.0 * m)
+    }
 }
 
 impl Bump {
@@ -1194,6 +1273,7 @@ impl Bump {
                 x1: c[0] + 3.0 * sx,
                 y1: c[1] + 3.0 * sy,
             },
+            outline: None,
         }
     }
     #[inline]
@@ -1359,7 +1439,7 @@ struct Renderer {
     photo: Vec<f32>, // RGB interleaved, 0..255
     pw: usize,
     ph: usize,
-    warps: [SideWarp; 2],
+    face: FaceWarp,
     geo: FaceGeometry,
     /// Photo → output scale and anchor.
     scale: f32,
@@ -1438,48 +1518,32 @@ impl FaceGeometry {
     }
 }
 
-impl Renderer {
-    fn new(spec: &SynthSpec) -> Result<Renderer> {
-        let img = load_photo(spec.photo.as_deref())?;
-        let geo = locate_face(spec, &img)?;
-        let (pw, ph) = (img.width() as usize, img.height() as usize);
-        let photo = img.as_raw().iter().map(|&v| v as f32).collect();
-        // Framing like the bench: inter-ocular distance 16 % of the width,
-        // mid-eye point at (50 %, 40 %) of the frame.
-        let scale = 0.16 * spec.width as f32 / geo.inter_ocular();
-        let mut rng = Rng::new(0x6A55);
-        let mut gauss = Box::new([0.0f32; GAUSS_N]);
-        for g in gauss.iter_mut() {
-            *g = rng.normal() as f32;
-        }
-        Ok(Renderer {
-            photo,
-            pw,
-            ph,
+/// The muscle warps of one face: built from its geometry (photo pixels in
+/// photo mode, face-aligned frame pixels in base-video mode), turned into a
+/// backward map per frame. Cheap to build (no allocation), so base-video mode
+/// makes one per frame from that frame's landmarks.
+#[derive(Clone, Copy, Debug)]
+struct FaceWarp {
+    warps: [SideWarp; 2],
+    geo: FaceGeometry,
+    /// Face outline per side (patient right, left); `None` on the photo,
+    /// whose face is frontal and whose bumps stay inside it.
+    outlines: Option<[Outline; 2]>,
+}
+
+impl FaceWarp {
+    fn new(geo: &FaceGeometry) -> FaceWarp {
+        FaceWarp {
             warps: [SideWarp::new(&geo.sides[0]), SideWarp::new(&geo.sides[1])],
-            geo,
-            scale,
-            anchor_photo: geo.mid_eyes(),
-            anchor_out: [0.5 * spec.width as f32, 0.40 * spec.height as f32],
-            out_w: spec.width,
-            out_h: spec.height,
-            noise_sigma: spec.noise_sigma,
-            seed: spec.seed,
-            gauss,
-        })
+            geo: *geo,
+            outlines: None,
+        }
     }
 
-    /// Where a photo point lands in the output at rest pose.
-    #[cfg(test)]
-    fn to_output(&self, p: [f32; 2]) -> [f32; 2] {
-        [
-            self.anchor_out[0] + (p[0] - self.anchor_photo[0]) * self.scale,
-            self.anchor_out[1] + (p[1] - self.anchor_photo[1]) * self.scale,
-        ]
-    }
-
-    /// Turns the muscle state into the frame's active warps (photo pixels).
-    fn active(&self, st: &FaceState) -> ActiveWarps {
+    /// Turns the muscle state into the frame's active warps (face pixels).
+    /// `px_out` is one output pixel in face pixels (the unit of the ripple
+    /// amplitude), `edge` the half-width of the anti-aliased lid edge.
+    fn active(&self, st: &FaceState, px_out: f32, edge: f32) -> ActiveWarps {
         let zero = Bump::new([0.0, 0.0], 1.0, 1.0, [0.0, 0.0]);
         let mut aw = ActiveWarps {
             bumps: [zero; 12],
@@ -1487,13 +1551,12 @@ impl Renderer {
             lid_c: [0.0; 2],
             ripple: [None; 2],
             jaw: 0.0,
-            edge: 0.6 / (self.scale * st.scale),
+            edge,
             roi: None,
         };
         let add_roi = |aw: &mut ActiveWarps, r: Rect| {
             aw.roi = Some(aw.roi.map_or(r, |o| o.union(&r)));
         };
-        let px_out = 1.0 / self.scale; // one output pixel in photo pixels
         for (i, s) in st.sides.iter().enumerate() {
             let side = if i == 0 { Side::Right } else { Side::Left };
             let w = &self.warps[i];
@@ -1527,6 +1590,10 @@ impl Renderer {
                     0.95 * hw,
                     [0.0, -0.38 * hw * s.cheek],
                 );
+                let b = Bump {
+                    outline: self.outlines.map(|o| o[i]),
+                    ..b
+                };
                 add_roi(&mut aw, b.rect);
                 aw.bumps[aw.n_bumps] = b;
                 aw.n_bumps += 1;
@@ -1540,13 +1607,19 @@ impl Renderer {
                     // Pursing: corner moves in.
                     [side.outward_x() * 0.3 * hw * m, 0.0]
                 };
-                let b = Bump::new(g.mouth_corner, 0.75 * hw, 0.65 * hw, d);
+                let b = Bump {
+                    outline: self.outlines.map(|o| o[i]),
+                    ..Bump::new(g.mouth_corner, 0.75 * hw, 0.65 * hw, d)
+                };
                 add_roi(&mut aw, b.rect);
                 aw.bumps[aw.n_bumps] = b;
                 aw.n_bumps += 1;
             }
             if s.brow > 1e-3 {
-                let b = Bump::new(g.brow_center, 1.0 * hw, 0.8 * hw, [0.0, -0.3 * hw * s.brow]);
+                let b = Bump {
+                    outline: self.outlines.map(|o| o[i]),
+                    ..Bump::new(g.brow_center, 1.0 * hw, 0.8 * hw, [0.0, -0.3 * hw * s.brow])
+                };
                 add_roi(&mut aw, b.rect);
                 aw.bumps[aw.n_bumps] = b;
                 aw.n_bumps += 1;
@@ -1580,7 +1653,10 @@ impl Renderer {
         // Gaussian bumps, backward-mapped (q = p - d w(p)).
         for b in &aw.bumps[..aw.n_bumps] {
             if b.rect.contains(x, y) {
-                let w = b.weight(x, y);
+                let w = match &b.outline {
+                    Some(o) => b.weight(x, y) * o.inside(x, y),
+                    None => b.weight(x, y),
+                };
                 sx -= b.d[0] * w;
                 sy -= b.d[1] * w;
             }
@@ -1617,6 +1693,47 @@ impl Renderer {
         }
         (sx, sy, sy, 0.0)
     }
+}
+
+impl Renderer {
+    fn new(spec: &SynthSpec) -> Result<Renderer> {
+        let img = load_photo(spec.photo.as_deref())?;
+        let geo = locate_face(spec, &img)?;
+        let (pw, ph) = (img.width() as usize, img.height() as usize);
+        let photo = img.as_raw().iter().map(|&v| v as f32).collect();
+        // Framing like the bench: inter-ocular distance 16 % of the width,
+        // mid-eye point at (50 %, 40 %) of the frame.
+        let scale = 0.16 * spec.width as f32 / geo.inter_ocular();
+        let mut rng = Rng::new(0x6A55);
+        let mut gauss = Box::new([0.0f32; GAUSS_N]);
+        for g in gauss.iter_mut() {
+            *g = rng.normal() as f32;
+        }
+        Ok(Renderer {
+            photo,
+            pw,
+            ph,
+            face: FaceWarp::new(&geo),
+            geo,
+            scale,
+            anchor_photo: geo.mid_eyes(),
+            anchor_out: [0.5 * spec.width as f32, 0.40 * spec.height as f32],
+            out_w: spec.width,
+            out_h: spec.height,
+            noise_sigma: spec.noise_sigma,
+            seed: spec.seed,
+            gauss,
+        })
+    }
+
+    /// Where a photo point lands in the output at rest pose.
+    #[cfg(test)]
+    fn to_output(&self, p: [f32; 2]) -> [f32; 2] {
+        [
+            self.anchor_out[0] + (p[0] - self.anchor_photo[0]) * self.scale,
+            self.anchor_out[1] + (p[1] - self.anchor_photo[1]) * self.scale,
+        ]
+    }
 
     #[inline(always)]
     fn sample(&self, x: f32, y: f32) -> [f32; 3] {
@@ -1641,7 +1758,9 @@ impl Renderer {
 
     /// Renders frame `index` with state `st` into `rgb` (w*h*3). No allocation.
     fn render_into(&self, st: &FaceState, index: u64, rgb: &mut [u8]) {
-        let aw = self.active(st);
+        let aw = self
+            .face
+            .active(st, 1.0 / self.scale, 0.6 / (self.scale * st.scale));
         // Output → photo: p = A + R(-rot) (o - O - T) / (scale * k).
         let s = self.scale * st.scale;
         let (sin, cos) = st.rot.sin_cos();
@@ -1665,7 +1784,7 @@ impl Renderer {
                 let v = ay + b * dx + a * dy;
                 let c = match aw.roi {
                     Some(r) if r.contains(u, v) => {
-                        let (su, sv, sv_lid, alpha) = self.warp(&aw, u, v);
+                        let (su, sv, sv_lid, alpha) = self.face.warp(&aw, u, v);
                         let c = self.sample(su, sv);
                         if alpha > 0.0 {
                             let l = self.sample(su, sv_lid);
@@ -1773,6 +1892,93 @@ impl FrameSource for SyntheticSource {
     }
 }
 
+/// An `ffmpeg` H.264 encoder fed raw RGB frames through a pipe.
+pub(crate) struct Encoder {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    write_err: Option<std::io::Error>,
+}
+
+impl Encoder {
+    /// Starts `ffmpeg` writing `out` at `rate` frames per second (a number
+    /// ffmpeg parses, e.g. `30` or `29.97`). `width` and `height` must be even
+    /// (yuv420p).
+    pub(crate) fn spawn(
+        width: usize,
+        height: usize,
+        rate: &str,
+        crf: u32,
+        out: &Path,
+    ) -> Result<Encoder> {
+        let size = format!("{width}x{height}");
+        let crf = crf.to_string();
+        let mut child = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args([
+                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &size, "-r", rate,
+            ])
+            .args(["-i", "-"])
+            .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", &crf])
+            .args(["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+            .arg(out)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    anyhow!(
+                        "ffmpeg not found on PATH: install ffmpeg (with libx264) to render videos"
+                    )
+                } else {
+                    anyhow!("starting ffmpeg: {e}")
+                }
+            })?;
+        let stdin = child.stdin.take();
+        Ok(Encoder {
+            child,
+            stdin,
+            write_err: None,
+        })
+    }
+
+    /// Sends one frame. `false` when ffmpeg stopped reading (the reason is
+    /// reported by [`Encoder::finish`]); stop sending then.
+    pub(crate) fn write(&mut self, rgb: &[u8]) -> bool {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return false;
+        };
+        match stdin.write_all(rgb) {
+            Ok(()) => true,
+            Err(e) => {
+                self.write_err = Some(e);
+                self.stdin = None;
+                false
+            }
+        }
+    }
+
+    /// Closes the pipe and waits for ffmpeg; its error output on failure.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        drop(self.stdin.take());
+        let out = self
+            .child
+            .wait_with_output()
+            .context("waiting for ffmpeg")?;
+        if !out.status.success() || self.write_err.is_some() {
+            bail!(
+                "ffmpeg failed ({}): {}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim(),
+                self.write_err
+                    .map(|e| format!(" (pipe: {e})"))
+                    .unwrap_or_default()
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Renders the phantom to an H.264 MP4 through `ffmpeg` and returns its
 /// ground truth (named after the file stem; write it with [`write_truth`]).
 pub fn render(spec: &SynthSpec, out_video: &Path) -> Result<Truth> {
@@ -1785,50 +1991,20 @@ pub fn render(spec: &SynthSpec, out_video: &Path) -> Result<Truth> {
     let mut truth = src.truth().clone();
     truth.name = name;
 
-    let size = format!("{}x{}", spec.width, spec.height);
-    let fps = spec.fps.to_string();
-    let crf = spec.crf.to_string();
-    let mut child = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args([
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &size, "-r", &fps,
-        ])
-        .args(["-i", "-"])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", &crf])
-        .args(["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
-        .arg(out_video)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                anyhow!("ffmpeg not found on PATH: install ffmpeg (with libx264) to render videos")
-            } else {
-                anyhow!("starting ffmpeg: {e}")
-            }
-        })?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut enc = Encoder::spawn(
+        spec.width,
+        spec.height,
+        &spec.fps.to_string(),
+        spec.crf,
+        out_video,
+    )?;
     let mut frame = Frame::default();
-    let mut write_err = None;
     while src.next_frame(&mut frame)? {
-        if let Err(e) = stdin.write_all(&frame.rgb) {
-            write_err = Some(e);
+        if !enc.write(&frame.rgb) {
             break;
         }
     }
-    drop(stdin);
-    let out = child.wait_with_output().context("waiting for ffmpeg")?;
-    if !out.status.success() || write_err.is_some() {
-        bail!(
-            "ffmpeg failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim(),
-            write_err
-                .map(|e| format!(" (pipe: {e})"))
-                .unwrap_or_default()
-        );
-    }
+    enc.finish()?;
     Ok(truth)
 }
 
