@@ -134,7 +134,7 @@ pub struct BaseTruth {
     pub mirrored: bool,
     /// Output frames in which the tracker found no face.
     pub frames_without_face: u64,
-    /// Warp amplitude (1 = obvious).
+    /// Warp amplitude (1 = obvious; 0 when nothing was drawn).
     pub amplitude: f64,
     pub scenario: String,
     pub seed: u64,
@@ -896,7 +896,12 @@ impl BaseClip {
             source: self.stem.clone(),
             mirrored: false,
             frames_without_face,
-            amplitude: round_ms(spec.amplitude as f64),
+            // Nothing is drawn without a spasm scenario.
+            amplitude: if spec.scenario.expected_laterality() == "none" {
+                0.0
+            } else {
+                round_ms(spec.amplitude as f64)
+            },
             scenario: spec.scenario.name().to_string(),
             seed: spec.seed,
             source_seconds: round_ms(self.seconds()),
@@ -1377,15 +1382,16 @@ mod tests {
     /// frames outside events as they are (up to compression noise).
     #[test]
     fn base_warps_the_named_eye_only() {
+        const N: usize = 90;
         if !have_ffmpeg() {
             eprintln!("ffmpeg missing: skipped");
             return;
         }
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("base.mp4");
-        make_base(&base, 4.0, 0..0);
+        make_base(&base, 3.0, 0..0);
         let clip = BaseClip::load(&base, true).unwrap();
-        assert_eq!(clip.faces.len(), 120);
+        assert_eq!(clip.faces.len(), N);
         assert!(clip.faces.iter().all(Option::is_some));
         let render = |sc: Scenario, amplitude: f32| {
             let out = dir.path().join(format!("{sc}_{amplitude}.mp4"));
@@ -1401,7 +1407,8 @@ mod tests {
         };
         let (plain, rp) = render(Scenario::RestBlinks, 1.0);
         assert!(rp.truth.events.is_empty());
-        assert_eq!(plain.len(), 120);
+        assert_eq!(rp.truth.amplitude, 0.0);
+        assert_eq!(plain.len(), N);
 
         for (sc, side) in [
             (Scenario::LeftClonicEye, Side::Left),
@@ -1422,7 +1429,7 @@ mod tests {
             assert_eq!(r.truth.amplitude, 1.0);
             assert_eq!(rw.truth.amplitude, 0.4);
             let closure = |k: usize| r.plan.state_at(k as f64 / 30.0).sides[side as usize].closure;
-            let peak = (0..120)
+            let peak = (0..N)
                 .max_by(|&a, &b| closure(a).total_cmp(&closure(b)))
                 .unwrap();
             assert!(closure(peak) > 0.3, "{sc}");
@@ -1446,7 +1453,7 @@ mod tests {
             // sits on that frame's tracked eye.
             let mut weak_sum = 0.0;
             let mut full_sum = 0.0;
-            for k in 0..120 {
+            for k in 0..N {
                 let c = closure(k);
                 let g = r.geo[k].unwrap();
                 let eye = g.sides[side as usize];
@@ -1463,9 +1470,16 @@ mod tests {
                                 .sum()
                         })
                         .collect();
+                    // Over the band of both eyes, brows to cheeks (the rest
+                    // of the frame is checked above to be unchanged).
+                    let (hw, ey) = (eye.eye_half_w, eye.eye_center[1]);
+                    let xs = g.sides.map(|e| e.eye_center[0]);
+                    let span = |lo: f32, hi: f32, n: usize| {
+                        (lo.max(2.0) as usize)..(hi.max(3.0) as usize).min(n - 2)
+                    };
                     let (mut sx, mut sy, mut sw) = (0.0, 0.0, 0.0);
-                    for y in 10..H - 2 {
-                        for x in 2..W - 2 {
+                    for y in span(ey - 4.0 * hw, ey + 4.0 * hw, H) {
+                        for x in span(xs[0] - 4.0 * hw, xs[1] + 4.0 * hw, W) {
                             let m = (y - 2..=y + 2)
                                 .flat_map(|yy| (x - 2..=x + 2).map(move |xx| yy * W + xx))
                                 .map(|i| d[i])
@@ -1479,7 +1493,7 @@ mod tests {
                         }
                     }
                     let (cx, cy) = (sx / sw, sy / sw);
-                    let hw = eye.eye_half_w as f64;
+                    let hw = hw as f64;
                     assert!(
                         (cx - eye.eye_center[0] as f64).abs() < hw
                             && (cy - eye.eye_center[1] as f64).abs() < 1.2 * hw,
