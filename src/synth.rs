@@ -31,8 +31,7 @@ use crate::frame::{Frame, FrameSource, SourceInfo};
 
 mod base;
 pub use base::{
-    BASE_CRF, BaseSpec, BaseTruth, FACE_MARGIN_S, ping_pong_index, read_base_truth, render_on_base,
-    write_base_truth,
+    BASE_CRF, BaseSpec, BaseTruth, FACE_MARGIN_S, ping_pong_index, render_on_base, write_base_truth,
 };
 
 // ---------------------------------------------------------------------------

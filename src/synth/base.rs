@@ -9,14 +9,16 @@
 //!
 //! The clip is decoded twice (by [`VideoFileSource`], the project's own
 //! decoder): first to run [`FaceTracker`] on every frame, then to warp and
-//! encode. Between the two passes the landmarks are smoothed over time (a
-//! centred moving average: landmark jitter must not become extra warp
-//! motion), the stretches with a face are found and the events are planned
-//! inside them. A clip played ping-pong (`loop_to`) is kept in memory
-//! instead of being decoded again.
+//! encode. Between the two passes the landmarks are smoothed over time
+//! (landmark jitter must not become extra warp motion, and the warp must not
+//! lag a fast head: see [`smooth_faces`]), the stretches with a face are
+//! found and the events are planned inside them. A clip played ping-pong
+//! (`loop_to`) is kept in memory instead of being decoded again.
 //!
 //! The output is CFR at the base's frame rate and size; output frame `k` is
-//! at `k / fps` s, and the truth uses that clock. Sides are the patient's
+//! at `k / fps` s, and the truth uses that clock. A base with a variable
+//! frame rate (phones) is resampled to it by the real timestamps: each output
+//! frame shows the base frame nearest its time, so content keeps its timing. Sides are the patient's
 //! (patient LEFT = image RIGHT; frames are never mirrored).
 
 use std::path::{Path, PathBuf};
@@ -150,13 +152,6 @@ pub fn write_base_truth(truth: &BaseTruth, path: &Path) -> Result<()> {
     write_pretty_json(truth, path)
 }
 
-/// Reads a base-video truth file.
-pub fn read_base_truth(path: &Path) -> Result<BaseTruth> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
 /// Draws `spec.scenario` onto the real clip `spec.base`, writes the H.264
 /// video to `out` and returns the truth (named after `out`'s stem; write it
 /// with [`write_base_truth`]).
@@ -183,24 +178,43 @@ pub fn ping_pong_index(k: usize, n: usize) -> usize {
 // ---------------------------------------------------------------------------
 
 /// A decoded and tracked base clip.
-pub(crate) struct BaseClip {
+struct BaseClip {
     path: PathBuf,
     stem: String,
     width: usize,
     height: usize,
     fps: f64,
-    /// Per base frame: the tracked face (unsmoothed), `None` without a face.
+    /// Per decoded frame: the tracked face (unsmoothed), `None` without one.
     faces: Vec<Option<TrackedFace>>,
-    /// Largest deviation (s) of the real timestamps from a constant rate.
-    vfr_dev: f64,
+    /// The clip at a constant `fps`: the decoded frame nearest each time
+    /// step (the identity for a constant-rate file).
+    cfr: Vec<usize>,
     /// The decoded frames (RGB, back to back) when kept in memory.
     frames: Option<Vec<u8>>,
+}
+
+/// For each step `k / fps` from the first timestamp to the last, the index
+/// of the frame whose timestamp is nearest (frames are repeated across gaps
+/// and dropped where they come faster than `fps`).
+fn constant_rate(times: &[f64], fps: f64) -> Vec<usize> {
+    let t0 = times[0];
+    let steps = ((times[times.len() - 1] - t0) * fps).round() as usize + 1;
+    let mut j = 0;
+    (0..steps)
+        .map(|k| {
+            let t = t0 + k as f64 / fps;
+            while j + 1 < times.len() && (times[j + 1] - t).abs() < (times[j] - t).abs() {
+                j += 1;
+            }
+            j
+        })
+        .collect()
 }
 
 impl BaseClip {
     /// Decodes `path`, tracks the face in every frame and, if `keep_frames`,
     /// holds the frames in memory (needed for ping-pong).
-    pub(crate) fn load(path: &Path, keep_frames: bool) -> Result<BaseClip> {
+    fn load(path: &Path, keep_frames: bool) -> Result<BaseClip> {
         let mut src = VideoFileSource::open(path).context("base video")?;
         let info = src.info().clone();
         if info.width < 16 || info.height < 16 {
@@ -248,14 +262,7 @@ impl BaseClip {
         if faces.iter().all(Option::is_none) {
             bail!("base video {}: no face found in any frame", path.display());
         }
-        // The output is re-timed to a constant rate: measure how far the
-        // real timestamps are from it (a phone's variable frame rate).
-        let t0 = times[0];
-        let vfr_dev = times
-            .iter()
-            .enumerate()
-            .map(|(k, &t)| (t - t0 - k as f64 / fps).abs())
-            .fold(0.0, f64::max);
+        let cfr = constant_rate(&times, fps);
         Ok(BaseClip {
             path: path.to_path_buf(),
             stem: path
@@ -267,21 +274,22 @@ impl BaseClip {
             height: info.height,
             fps,
             faces,
-            vfr_dev,
+            cfr,
             frames,
         })
     }
 
-    pub(crate) fn seconds(&self) -> f64 {
-        self.faces.len() as f64 / self.fps
+    /// Length at the constant rate.
+    fn seconds(&self) -> f64 {
+        self.cfr.len() as f64 / self.fps
     }
 }
 
 /// What the warps need of a face: the muscle geometry and the outline of
 /// each side (where skin bumps fade out).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Face {
-    pub(crate) geo: FaceGeometry,
+struct Face {
+    geo: FaceGeometry,
     outline: [[[f32; 2]; 6]; 2],
 }
 
@@ -751,10 +759,10 @@ impl Plan {
                 );
             }
         }
-        let seconds = spans.last().map_or(0.0, |s| s.1 + FACE_MARGIN_S);
         Ok(Plan {
+            // Unused here: the clip's own clock and length make the truth.
             fps: 0,
-            seconds,
+            seconds: 0.0,
             scenario: sc,
             events,
             blinks: Vec::new(),
@@ -775,13 +783,13 @@ impl Plan {
 // ---------------------------------------------------------------------------
 
 /// What a render produced (the plan and geometry are for tests).
-pub(crate) struct Rendered {
-    pub(crate) truth: BaseTruth,
+struct Rendered {
+    truth: BaseTruth,
     #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) plan: Plan,
+    plan: Plan,
     /// Per output frame: the smoothed geometry the warps used.
     #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) geo: Vec<Option<FaceGeometry>>,
+    geo: Vec<Option<FaceGeometry>>,
 }
 
 /// ffmpeg's `-r` value for `fps`: integers exactly, others as decimals.
@@ -794,9 +802,9 @@ fn rate_arg(fps: f64) -> String {
 }
 
 impl BaseClip {
-    pub(crate) fn render(&self, spec: &BaseSpec, out: &Path) -> Result<Rendered> {
+    fn render(&self, spec: &BaseSpec, out: &Path) -> Result<Rendered> {
         spec.validate()?;
-        let n_base = self.faces.len();
+        let n_base = self.cfr.len();
         let fps = self.fps;
         let n_out = match spec.loop_to {
             None => n_base,
@@ -814,7 +822,10 @@ impl BaseClip {
                 n
             }
         };
-        let map: Vec<usize> = (0..n_out).map(|k| ping_pong_index(k, n_base)).collect();
+        // Output frame k shows decoded frame map[k].
+        let map: Vec<usize> = (0..n_out)
+            .map(|k| self.cfr[ping_pong_index(k, n_base)])
+            .collect();
         let raw: Vec<Option<TrackedFace>> = map.iter().map(|&i| self.faces[i]).collect();
         let radius = ((SMOOTH_HALF_S * fps).round() as usize).max(1);
         let faces = smooth_faces(&raw, radius);
@@ -844,14 +855,20 @@ impl BaseClip {
             None => Some(VideoFileSource::open(&self.path).context("base video")?),
         };
         let mut frame = Frame::default();
+        // Index of the decoded frame held in `frame` (streaming, map[k] never
+        // decreases; a repeated frame is not decoded again).
+        let mut held: Option<usize> = None;
         for (k, face) in faces.iter().enumerate() {
             let src: &[u8] = match (&mut source, &self.frames) {
                 (Some(s), _) => {
-                    if !s.next_frame(&mut frame)? || frame.rgb.len() != frame_len {
-                        bail!(
-                            "base video {} changed between two decodes (frame {k})",
-                            self.path.display()
-                        );
+                    while held != Some(map[k]) {
+                        if !s.next_frame(&mut frame)? || frame.rgb.len() != frame_len {
+                            bail!(
+                                "base video {} changed between two decodes (frame {k})",
+                                self.path.display()
+                            );
+                        }
+                        held = Some(held.map_or(0, |i| i + 1));
                     }
                     &frame.rgb
                 }
@@ -929,10 +946,12 @@ impl BaseClip {
                 n_out as f64 / self.fps
             ));
         }
-        if self.vfr_dev > 0.5 / self.fps {
+        let repeated = self.cfr.windows(2).filter(|w| w[0] == w[1]).count();
+        let dropped = self.faces.len() + repeated - self.cfr.len();
+        if repeated + dropped > 0 {
             notes.push_str(&format!(
-                "; base has a variable frame rate (up to {:.0} ms off), re-timed to a constant {} fps",
-                self.vfr_dev * 1000.0,
+                "; base has a variable frame rate: resampled to a constant {} fps by its \
+                 timestamps ({repeated} frames repeated, {dropped} dropped)",
                 rate_arg(self.fps)
             ));
         }
@@ -1153,6 +1172,17 @@ mod tests {
                 assert_eq!(a.abs_diff(b), 1, "n={n} k={k}");
             }
         }
+    }
+
+    #[test]
+    fn variable_frame_rate_is_resampled_by_timestamp() {
+        // Constant rate: the identity, even with an offset start (1.01 s).
+        let cfr: Vec<f64> = (0..30).map(|k| 1.011979 + k as f64 / 30.0).collect();
+        assert_eq!(constant_rate(&cfr, 30.0), (0..30).collect::<Vec<_>>());
+        // A 0.2 s gap is bridged by repeating the frame before it, and frames
+        // coming twice as fast are thinned: the timing stays real.
+        let times = [0.0, 0.1, 0.2, 0.4, 0.45, 0.5, 0.55, 0.6];
+        assert_eq!(constant_rate(&times, 10.0), [0, 1, 2, 2, 3, 5, 7]);
     }
 
     #[test]
