@@ -2,8 +2,8 @@
 """Prepare MediaPipe's face models for tract-tflite.
 
 Downloads the `mediapipe` wheel from PyPI, extracts the BlazeFace short-range
-detector and the FaceMesh landmark model, and rewrites both flatbuffers so
-that tract-tflite 0.23 can load them.  The rewrite is lossless:
+detector, the FaceMesh landmark model and the eye (iris) landmark model, and
+rewrites the flatbuffers so that tract-tflite 0.23 can load them.  The rewrite is lossless:
 
 * DEQUANTIZE of an fp16 constant -> the constant itself, stored as fp32
   (every fp16 value is exactly representable in fp32), and the op is dropped.
@@ -48,6 +48,11 @@ MODELS = [
         "mediapipe/modules/face_landmark/face_landmark.tflite",
         "face_landmark.tflite",
         "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    ),
+    (
+        "mediapipe/modules/iris_landmark/iris_landmark.tflite",
+        "iris_landmark.tflite",
+        "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
     ),
 ]
 SCHEMA_IN_WHEEL = "mediapipe/tasks/metadata/schema_py_generated.py"
