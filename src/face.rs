@@ -7,6 +7,10 @@
 //!   gives face boxes and six keypoints (eyes, nose, mouth, ears).
 //! * FaceMesh: a rotated square crop around the face, resampled to 192x192,
 //!   gives 468 3-D landmarks and a face-presence score.
+//! * The eye (iris) landmark model ([`EyeLandmarker`]): a 64x64 crop of one
+//!   eye gives its eyelid contour. FaceMesh models both eyes together and
+//!   tends to give them the same opening, so a one-sided lid twitch barely
+//!   shows in its landmarks; the eye model looks at each eye on its own.
 //!
 //! Tracking follows MediaPipe's face-mesh graph: the crop for the next frame is
 //! built from the current landmarks, and the (more expensive, less precise)
@@ -31,11 +35,25 @@ pub const NUM_LANDMARKS: usize = 468;
 static DETECTOR_TFLITE: &[u8] = include_bytes!("../models/face_detection_short_range.tflite");
 /// FaceMesh landmarks, rewritten for tract (`models/prepare_models.py`).
 static LANDMARK_TFLITE: &[u8] = include_bytes!("../models/face_landmark.tflite");
+/// Eye (iris) landmarks, rewritten for tract (`models/prepare_models.py`).
+static EYE_TFLITE: &[u8] = include_bytes!("../models/iris_landmark.tflite");
 
 /// Detector input side in pixels.
 const DET_SIZE: usize = 128;
 /// Landmark model input side in pixels.
 const LM_SIZE: usize = 192;
+/// Eye model input side in pixels.
+const EYE_SIZE: usize = 64;
+/// Eye crop side relative to the corner-to-corner distance (MediaPipe's).
+const EYE_ROI_SCALE: f32 = 2.3;
+/// Eye model contour output: 71 eye and brow points, (x, y, z) each.
+const EYE_CONTOUR_VALUES: usize = 213;
+/// Eye-contour points of the lid margins: 0 and 8 are the corners, 1–7 the
+/// lower lid, 9–15 the upper lid (as seen in the crop); the three middle
+/// points of each lid face each other in pairs.
+const EYE_CORNERS: [usize; 2] = [0, 8];
+const EYE_UPPER_MID: [usize; 3] = [11, 12, 13];
+const EYE_LOWER_MID: [usize; 3] = [3, 4, 5];
 /// Detector anchors: 16x16 cells with 2 anchors, then 8x8 cells with 6.
 const NUM_ANCHORS: usize = 16 * 16 * 2 + 8 * 8 * 6;
 /// Values per anchor in the regressor output: box (4) and 6 keypoints (12).
@@ -306,6 +324,124 @@ fn anchors() -> Vec<[f32; 2]> {
         }
     }
     a
+}
+
+/// One eye's lid margins, from the eye model. Lengths are fractions of the
+/// eye's own corner-to-corner width, so they compare across faces and
+/// distances.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Eyelids {
+    /// Gap between the lid margins across the middle of the eye.
+    pub aperture: f32,
+    /// Upper-lid margin above the line through the corners.
+    pub upper: f32,
+    /// Lower-lid margin below the line through the corners.
+    pub lower: f32,
+}
+
+/// MediaPipe's eye landmark model on one eye at a time.
+pub struct EyeLandmarker {
+    net: Net,
+}
+
+impl EyeLandmarker {
+    /// Loads and optimises the embedded model (about 0.1 s).
+    pub fn new() -> Result<Self> {
+        Ok(EyeLandmarker {
+            net: Net::load(EYE_TFLITE, "eye landmark", EYE_SIZE)?,
+        })
+    }
+
+    /// The lids of the eye whose corners are at `corners` (image pixels, in
+    /// either order) in a luma image. The model was trained on one eye's
+    /// orientation: the subject's right eye (`mirror`) is shown to it
+    /// flipped, as MediaPipe does.
+    pub fn eyelids(
+        &mut self,
+        luma: &[u8],
+        width: usize,
+        height: usize,
+        corners: [[f32; 2]; 2],
+        mirror: bool,
+    ) -> Result<Eyelids> {
+        ensure!(
+            width > 0 && height > 0 && luma.len() >= width * height,
+            "luma image {width}x{height} has {} bytes",
+            luma.len()
+        );
+        let [a, b] = if corners[0][0] <= corners[1][0] {
+            corners
+        } else {
+            [corners[1], corners[0]]
+        };
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let eye_width = dx.hypot(dy);
+        ensure!(
+            eye_width.is_finite() && eye_width >= 2.0,
+            "eye corners too close: {corners:?}"
+        );
+        let roi = Roi {
+            center: [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0],
+            side: EYE_ROI_SCALE * eye_width,
+            rotation: dy.atan2(dx),
+        };
+        sample_roi_luma(luma, width, height, &roi, mirror, self.net.input_mut()?);
+        let outputs = self.net.run()?;
+        let c = output(&outputs, EYE_CONTOUR_VALUES, "eye contour")?;
+        let p = |i: usize| [c[3 * i], c[3 * i + 1]];
+        // Everything in crop pixels: the crop is a similarity of the image
+        // (a flip included), so ratios of lengths are the image's.
+        let (c0, c1) = (p(EYE_CORNERS[0]), p(EYE_CORNERS[1]));
+        let width_px = (c1[0] - c0[0]).hypot(c1[1] - c0[1]).max(1e-3);
+        let gap = EYE_UPPER_MID
+            .iter()
+            .zip(EYE_LOWER_MID)
+            .map(|(&u, l)| {
+                let (pu, pl) = (p(u), p(l));
+                (pu[0] - pl[0]).hypot(pu[1] - pl[1])
+            })
+            .sum::<f32>()
+            / 3.0;
+        // Signed distance below the corner line (y grows downwards).
+        let below = |q: [f32; 2]| {
+            ((q[1] - c0[1]) * (c1[0] - c0[0]) - (q[0] - c0[0]) * (c1[1] - c0[1])) / width_px
+        };
+        let mean_below = |idx: &[usize; 3]| idx.iter().map(|&i| below(p(i))).sum::<f32>() / 3.0;
+        Ok(Eyelids {
+            aperture: gap / width_px,
+            upper: -mean_below(&EYE_UPPER_MID) / width_px,
+            lower: mean_below(&EYE_LOWER_MID) / width_px,
+        })
+    }
+}
+
+/// Resamples the square `roi` of a luma image into an `n` x `n` grey RGB
+/// tensor (`out`, HWC) in [0, 1], bilinearly, mirrored left-right if `flip`.
+/// Edge pixels are repeated outside the image.
+fn sample_roi_luma(luma: &[u8], w: usize, h: usize, roi: &Roi, flip: bool, out: &mut [f32]) {
+    let n = (out.len() / 3).isqrt();
+    let (ux, vx) = Roi::axes(roi.rotation);
+    let step = roi.side / n as f32;
+    let origin = roi.point_at(0.5 / n as f32, 0.5 / n as f32);
+    let (col, row) = ([ux[0] * step, ux[1] * step], [vx[0] * step, vx[1] * step]);
+    for (v, out_row) in out.chunks_exact_mut(n * 3).enumerate() {
+        let x_row = origin[0] + v as f32 * row[0];
+        let y_row = origin[1] + v as f32 * row[1];
+        for (u, px) in out_row.chunks_exact_mut(3).enumerate() {
+            let k = if flip { n - 1 - u } else { u } as f32;
+            let (fx, fy) = (x_row + k * col[0] - 0.5, y_row + k * col[1] - 0.5);
+            let (x0, y0) = (fx.floor(), fy.floor());
+            let (ax, ay) = (fx - x0, fy - y0);
+            let clamp_x = |i: f32| (i.max(0.0) as usize).min(w - 1);
+            let clamp_y = |i: f32| (i.max(0.0) as usize).min(h - 1);
+            let (xa, xb) = (clamp_x(x0), clamp_x(x0 + 1.0));
+            let (ya, yb) = (clamp_y(y0), clamp_y(y0 + 1.0));
+            let q = |y: usize, x: usize| luma[y * w + x] as f32;
+            let top = q(ya, xa) + ax * (q(ya, xb) - q(ya, xa));
+            let bot = q(yb, xa) + ax * (q(yb, xb) - q(yb, xa));
+            px.fill((top + ay * (bot - top)) / 255.0);
+        }
+    }
 }
 
 /// Face detector and landmark tracker. Not thread-safe to share; make one per
@@ -687,6 +823,28 @@ mod tests {
                 (1, &[-8.3790588], -8.3790588),
             ],
         );
+        let mut eye = EyeLandmarker::new().unwrap();
+        check(
+            &mut eye.net,
+            1.0 / 255.0,
+            0.0,
+            &[
+                (
+                    EYE_CONTOUR_VALUES,
+                    &[
+                        23.048985, 33.657112, 7.741467, 25.000164, 35.577213, 5.9644637,
+                    ],
+                    4605.982240,
+                ),
+                (
+                    15,
+                    &[
+                        33.658398, 27.499153, -2.4349487, 36.054852, 26.799183, -2.5126393,
+                    ],
+                    292.559228,
+                ),
+            ],
+        );
     }
 
     #[test]
@@ -747,6 +905,63 @@ mod tests {
             );
         }
         assert_eq!(t.detector_runs(), 1);
+    }
+
+    #[test]
+    fn eye_model_sees_one_eye_shut() {
+        let mut t = FaceTracker::new().unwrap();
+        let f = astronaut();
+        let p = t.track(&f).unwrap().expect("a face").points.clone();
+        let corners = |a: usize, b: usize| [[p[a][0], p[a][1]], [p[b][0], p[b][1]]];
+        let (left, right) = (corners(263, 362), corners(33, 133));
+        let mut eye = EyeLandmarker::new().unwrap();
+        let lids = |eye: &mut EyeLandmarker, luma: &[u8]| {
+            let l = eye.eyelids(luma, f.width, f.height, left, false).unwrap();
+            let r = eye.eyelids(luma, f.width, f.height, right, true).unwrap();
+            (l, r)
+        };
+        let (l_open, r_open) = lids(&mut eye, &f.luma);
+        for e in [l_open, r_open] {
+            assert!((0.15..0.6).contains(&e.aperture), "{e:?}");
+            assert!(e.upper > 0.0 && e.lower > 0.0, "{e:?}");
+        }
+        // Shut the subject's left eye (image right): the opening between the
+        // lid margins filled with the skin below it, and a darker lash line
+        // where the lids meet.
+        let upper = [263, 466, 388, 387, 386, 385, 384, 398, 362];
+        let lower = [263, 249, 390, 373, 374, 380, 381, 382, 362];
+        let margin_y = |lid: &[usize], x: f32| -> f32 {
+            for w in lid.windows(2) {
+                let (a, b) = (p[w[0]], p[w[1]]);
+                let (lo, hi) = if a[0] <= b[0] { (a, b) } else { (b, a) };
+                if x >= lo[0] && x <= hi[0] && hi[0] > lo[0] {
+                    return lo[1] + (x - lo[0]) / (hi[0] - lo[0]) * (hi[1] - lo[1]);
+                }
+            }
+            p[lid[0]][1]
+        };
+        let mut shut = f.luma.clone();
+        let (x0, x1) = (p[362][0].min(p[263][0]), p[362][0].max(p[263][0]));
+        for x in x0.ceil() as usize..=x1.floor() as usize {
+            let (top, bottom) = (margin_y(&upper, x as f32), margin_y(&lower, x as f32));
+            let skin = f.luma[(bottom + 4.0) as usize * f.width + x];
+            for y in (top - 1.0) as usize..=(bottom + 1.0) as usize {
+                shut[y * f.width + x] = skin;
+            }
+            shut[(bottom + 1.0) as usize * f.width + x] = (skin as f32 * 0.6) as u8;
+        }
+        let (l_shut, r_shut) = lids(&mut eye, &shut);
+        // A painted lid on a 20-pixel eye is not a real one, so the model
+        // does not read it as fully shut; what matters is that this eye's
+        // opening clearly drops while the other eye's does not move.
+        assert!(
+            l_shut.aperture < 0.75 * l_open.aperture && l_shut.upper < 0.6 * l_open.upper,
+            "{l_shut:?} vs {l_open:?}"
+        );
+        assert!(
+            (r_shut.aperture - r_open.aperture).abs() < 0.15 * r_open.aperture,
+            "{r_shut:?} vs {r_open:?}"
+        );
     }
 
     #[test]
