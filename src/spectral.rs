@@ -282,6 +282,57 @@ pub fn median(values: &[f32], scratch: &mut Vec<f32>) -> f32 {
     }
 }
 
+/// The `p`-th percentile (0–100) of the finite values, by linear
+/// interpolation between order statistics; NaN for none.
+pub fn percentile(values: &[f32], p: f32) -> f32 {
+    let mut v: Vec<f32> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f32::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let pos = (p.clamp(0.0, 100.0) / 100.0) * (v.len() - 1) as f32;
+    let (i, f) = (pos.floor() as usize, pos.fract());
+    let j = (i + 1).min(v.len() - 1);
+    v[i] + f * (v[j] - v[i])
+}
+
+/// Zero-phase band-pass of a whole signal: its spectrum multiplied by a
+/// pass band `band` (Hz) with raised-cosine edges 0.5 Hz wide, and back.
+/// Offline analysis filters whole recordings at once, so a frequency-domain
+/// filter is exact and has no phase delay to undo.
+pub fn band_pass(x: &[f32], rate: f64, band: (f64, f64)) -> Vec<f32> {
+    let n = x.len();
+    if n < 4 {
+        return vec![0.0; n];
+    }
+    let mut planner = RealFftPlanner::<f32>::new();
+    let forward = planner.plan_fft_forward(n);
+    let inverse = planner.plan_fft_inverse(n);
+    let mean = x.iter().sum::<f32>() / n as f32;
+    let mut input: Vec<f32> = x.iter().map(|v| v - mean).collect();
+    let mut spectrum = forward.make_output_vec();
+    // The buffers come from the plans, so the transforms cannot fail.
+    let _ = forward.process(&mut input, &mut spectrum);
+    const EDGE_HZ: f64 = 0.5;
+    for (k, c) in spectrum.iter_mut().enumerate() {
+        let f = k as f64 * rate / n as f64;
+        let rise = ((f - (band.0 - EDGE_HZ / 2.0)) / EDGE_HZ).clamp(0.0, 1.0);
+        let fall = (((band.1 + EDGE_HZ / 2.0) - f) / EDGE_HZ).clamp(0.0, 1.0);
+        let g = 0.5 - 0.5 * (std::f64::consts::PI * rise.min(fall)).cos();
+        *c *= (g / n as f64) as f32;
+    }
+    // A real signal's spectrum has no imaginary part at 0 and Nyquist.
+    spectrum[0].im = 0.0;
+    if n.is_multiple_of(2)
+        && let Some(last) = spectrum.last_mut()
+    {
+        last.im = 0.0;
+    }
+    let mut out = inverse.make_output_vec();
+    let _ = inverse.process(&mut spectrum, &mut out);
+    out
+}
+
 /// Robust location and scale: median and 1.4826 × MAD.
 pub fn robust_stats(values: &[f32], scratch: &mut Vec<f32>) -> (f32, f32) {
     let med = median(values, scratch);
@@ -298,6 +349,34 @@ mod tests {
         (0..n)
             .map(|i| amp * (2.0 * std::f64::consts::PI * f * i as f64 / rate).sin() as f32)
             .collect()
+    }
+
+    #[test]
+    fn band_pass_keeps_the_band_and_drops_the_rest() {
+        let rate = 30.0;
+        let n = 600;
+        let inside = sine(5.0, rate, n, 1.0);
+        let slow = sine(0.3, rate, n, 3.0);
+        let x: Vec<f32> = inside.iter().zip(&slow).map(|(a, b)| a + b + 7.0).collect();
+        let y = band_pass(&x, rate, (2.0, 12.0));
+        // Away from the ends, the 5 Hz tone comes through unchanged.
+        for k in 60..n - 60 {
+            assert!(
+                (y[k] - inside[k]).abs() < 0.05,
+                "{k}: {} vs {}",
+                y[k],
+                inside[k]
+            );
+        }
+    }
+
+    #[test]
+    fn percentiles_interpolate() {
+        let v = [4.0, 1.0, f32::NAN, 3.0, 2.0];
+        assert_eq!(percentile(&v, 0.0), 1.0);
+        assert_eq!(percentile(&v, 100.0), 4.0);
+        assert_eq!(percentile(&v, 50.0), 2.5);
+        assert!(percentile(&[], 50.0).is_nan());
     }
 
     #[test]
