@@ -5,6 +5,12 @@
 //! [`MotionSample`]s. [`analyze_samples`] is the pure, offline part
 //! (resampling → spectra → events → laterality) that turns samples into the
 //! analysis. A live view and a replay run the same two pieces.
+//!
+//! Per frame the engine places the regions on the person's resting face
+//! (learned over the first seconds, see [`RestShape`]), measures the skin's
+//! motion from pixels ([`MotionAnalyzer`]) and reads both eyes' lids with the
+//! eye model ([`EyeLandmarker`]); the face mesh runs every 1/10 s on a worker
+//! thread and only steers the pose.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
@@ -14,10 +20,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_events};
-use crate::face::FaceTracker;
+use crate::face::{EyeLandmarker, FaceTracker};
 use crate::frame::{Frame, FrameSource, SourceInfo};
 use crate::motion::{MotionAnalyzer, MotionSample};
-use crate::regions::{Region, RegionLayout, Side, Similarity, eye_aperture};
+use crate::regions::{Region, RegionLayout, RestShape, Side, Similarity, side_indices};
 use crate::spectral::{
     SpectralConfig, Spectrum, UniformGrid, WindowSpectrum, resample_uniform, window_starts,
 };
@@ -107,7 +113,6 @@ struct FaceResult {
 struct PoseKey {
     t: f64,
     pose: Option<Similarity>,
-    aperture: [f32; 2],
 }
 
 /// A decoded frame waiting for the landmark result that follows it.
@@ -122,6 +127,14 @@ struct Pending {
 /// Frames a landmark job may wait in the queue to the worker; beyond that
 /// the reader waits (offline) so memory stays bounded.
 const FACE_QUEUE: usize = 3;
+
+/// Seconds of landmarks that make the resting face the regions are placed
+/// on: long enough that a blink, a word or a glance is a minority.
+const REST_SPAN_S: f64 = 2.0;
+
+/// A face missing this long is gone: when one is found again (the same
+/// person back, or someone else), its resting face is learned anew.
+const FACE_GONE_S: f64 = 2.0;
 
 /// The streaming engine: face → regions → motion, frame by frame.
 ///
@@ -140,6 +153,10 @@ pub struct Engine {
     spare_luma: Vec<Vec<u8>>,
     pending: VecDeque<Pending>,
     motion: Option<MotionAnalyzer>,
+    /// The resting face being learned; `None` once the layout is built on it.
+    rest: Option<RestShape>,
+    /// Time of the last landmark frame with a face.
+    last_face_t: f64,
     /// Last two landmark observations (older, newer).
     keys: VecDeque<PoseKey>,
     smoothed: Option<Similarity>,
@@ -149,6 +166,8 @@ pub struct Engine {
     frames_out: u64,
     samples: Vec<MotionSample>,
     fit_scratch: Vec<[f32; 2]>,
+    /// The eye model, run on both eyes of every measured frame.
+    eyes: EyeLandmarker,
 }
 
 impl Engine {
@@ -193,6 +212,8 @@ impl Engine {
             spare_luma: Vec::new(),
             pending: VecDeque::new(),
             motion: None,
+            rest: None,
+            last_face_t: f64::NEG_INFINITY,
             keys: VecDeque::with_capacity(3),
             smoothed: None,
             last_job_t: f64::NEG_INFINITY,
@@ -201,6 +222,7 @@ impl Engine {
             frames_out: 0,
             samples: Vec::new(),
             fit_scratch: Vec::with_capacity(32),
+            eyes: EyeLandmarker::new()?,
         })
     }
 
@@ -279,7 +301,7 @@ impl Engine {
             let _ = worker.join();
         }
         while !self.pending.is_empty() {
-            self.measure_front(ready);
+            self.measure_front(ready)?;
         }
         Ok(())
     }
@@ -310,7 +332,7 @@ impl Engine {
             // Every frame up to this landmark frame now has its pose bracket.
             let t_key = self.keys.back().map(|k| k.t).unwrap_or(f64::NEG_INFINITY);
             while self.pending.front().is_some_and(|p| p.t <= t_key) {
-                self.measure_front(ready);
+                self.measure_front(ready)?;
             }
             if block {
                 return Ok(());
@@ -320,17 +342,10 @@ impl Engine {
 
     fn add_key(&mut self, result: &FaceResult) {
         let t = result.frame.timestamp_s;
-        let mut key = PoseKey {
-            t,
-            pose: None,
-            aperture: [f32::NAN; 2],
-        };
+        let mut key = PoseKey { t, pose: None };
         if result.found {
-            if self.motion.is_none()
-                && let Some(layout) = RegionLayout::from_reference(&result.points)
-            {
-                self.motion = Some(MotionAnalyzer::new(layout));
-            }
+            self.learn_rest(t, &result.points);
+            self.last_face_t = t;
             if let Some(motion) = &self.motion
                 && let Some(fit) = motion
                     .layout()
@@ -350,10 +365,6 @@ impl Engine {
                 };
                 key.pose = Some(pose);
             }
-            key.aperture = [
-                eye_aperture(&result.points, Side::Left),
-                eye_aperture(&result.points, Side::Right),
-            ];
         } else {
             self.smoothed = None;
         }
@@ -363,11 +374,43 @@ impl Engine {
         self.keys.push_back(key);
     }
 
-    /// Pose and aperture at time `t` from the landmark frames around it.
-    fn pose_at(&self, t: f64) -> (Option<Similarity>, [f32; 2]) {
+    /// Places the regions: provisionally on the first face seen, then on the
+    /// resting face of the first [`REST_SPAN_S`] seconds; anew after the face
+    /// was gone for [`FACE_GONE_S`].
+    fn learn_rest(&mut self, t: f64, points: &[[f32; 3]]) {
+        if t - self.last_face_t > FACE_GONE_S {
+            self.motion = None;
+            self.rest = None;
+        }
+        if self.motion.is_none() {
+            let Some(layout) = RegionLayout::from_reference(points) else {
+                return;
+            };
+            self.motion = Some(MotionAnalyzer::new(layout));
+            self.rest = Some(RestShape::new());
+            self.smoothed = None;
+        }
+        let Some(rest) = &mut self.rest else {
+            return;
+        };
+        rest.push(t, points);
+        if rest.span_s() >= REST_SPAN_S || rest.len() >= RestShape::MAX_SETS {
+            if let Some(layout) = rest.layout() {
+                // Poses fitted to the provisional layout do not apply to
+                // the new one: start the pose track afresh.
+                self.motion = Some(MotionAnalyzer::new(layout));
+                self.smoothed = None;
+                self.keys.clear();
+            }
+            self.rest = None;
+        }
+    }
+
+    /// Pose at time `t` from the landmark frames around it.
+    fn pose_at(&self, t: f64) -> Option<Similarity> {
         let (a, b) = match (self.keys.front(), self.keys.back()) {
             (Some(a), Some(b)) => (a, b),
-            _ => return (None, [f32::NAN; 2]),
+            _ => return None,
         };
         let (first, second) = if t <= a.t || self.keys.len() == 1 {
             (a, a)
@@ -382,11 +425,7 @@ impl Engine {
             0.0
         };
         let lerp = |x: f32, y: f32| x + f * (y - x);
-        let aperture = [
-            lerp(first.aperture[0], second.aperture[0]),
-            lerp(first.aperture[1], second.aperture[1]),
-        ];
-        let pose = match (first.pose, second.pose) {
+        match (first.pose, second.pose) {
             (Some(p), Some(q)) => Some(Similarity {
                 a: lerp(p.a, q.a),
                 b: lerp(p.b, q.b),
@@ -394,26 +433,43 @@ impl Engine {
                 ty: lerp(p.ty, q.ty),
             }),
             (p, q) => p.or(q),
-        };
-        (pose, aperture)
+        }
     }
 
-    fn measure_front(&mut self, ready: &mut Vec<FrameReport>) {
+    fn measure_front(&mut self, ready: &mut Vec<FrameReport>) -> Result<()> {
         let Some(p) = self.pending.pop_front() else {
-            return;
+            return Ok(());
         };
-        let (pose, aperture) = self.pose_at(p.t);
+        let pose = self.pose_at(p.t);
         let sample = match &mut self.motion {
             Some(m) => {
                 let mut s = m.process(&p.luma, p.width, p.height, p.t, pose.as_ref());
-                s.aperture = aperture;
+                if s.valid {
+                    // The eyelids, each eye on its own, where the tracked
+                    // pose puts this person's resting eye corners.
+                    let rest = m.layout().rest();
+                    for side in Side::BOTH {
+                        let ix = side_indices(side);
+                        let corners = [
+                            m.to_image(rest[ix.eye_outer]),
+                            m.to_image(rest[ix.eye_inner]),
+                        ];
+                        let lids = self.eyes.eyelids(
+                            &p.luma,
+                            p.width,
+                            p.height,
+                            corners,
+                            side == Side::Right,
+                        )?;
+                        let k = side.index();
+                        s.aperture[k] = lids.aperture;
+                        s.upper_lid[k] = lids.upper;
+                        s.lower_lid[k] = lids.lower;
+                    }
+                }
                 s
             }
-            None => MotionSample {
-                t: p.t,
-                aperture: [f32::NAN; 2],
-                ..MotionSample::default()
-            },
+            None => MotionSample::empty(p.t),
         };
         self.frames_out += 1;
         if pose.is_some() && self.motion.is_some() {
@@ -426,6 +482,7 @@ impl Engine {
             sample,
             pose,
         });
+        Ok(())
     }
 }
 
@@ -611,7 +668,9 @@ pub struct Analysis {
     pub noise_floor: PerSide<BTreeMap<Region, f64>>,
 }
 
-/// Resamples motion samples to a uniform time base.
+/// Resamples motion samples to a uniform time base. Each quantity is
+/// interpolated over the samples where it was measured (a failed measurement
+/// is a gap, not a zero); gaps over a quarter of a second stay unknown.
 pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
     let mut signals = Signals {
         rate,
@@ -625,42 +684,59 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
     let n = ((t_end - t0) * rate).floor() as usize + 1;
     signals.t0 = t0;
     let valid: Vec<&MotionSample> = samples.iter().filter(|s| s.valid).collect();
-    let times: Vec<f64> = valid.iter().map(|s| s.t).collect();
-    let max_gap = 0.25;
-    let mut values = Vec::with_capacity(times.len());
-    let mut resample = |get: &dyn Fn(&MotionSample) -> f32, fill: f32| -> Vec<f32> {
+    let grid = UniformGrid {
+        t0,
+        rate,
+        n,
+        max_gap_s: 0.25,
+        fill: f32::NAN,
+    };
+    let (mut times, mut values) = (
+        Vec::with_capacity(valid.len()),
+        Vec::with_capacity(valid.len()),
+    );
+    let mut resample = |get: &dyn Fn(&MotionSample) -> f32| -> Vec<f32> {
+        times.clear();
         values.clear();
-        values.extend(valid.iter().map(|s| get(s)));
-        let grid = UniformGrid {
-            t0,
-            rate,
-            n,
-            max_gap_s: max_gap,
-            fill,
-        };
+        for s in &valid {
+            let v = get(s);
+            if v.is_finite() {
+                times.push(s.t);
+                values.push(v);
+            }
+        }
         let mut out = Vec::new();
         resample_uniform(&times, &values, &grid, &mut out);
         out
     };
     for s in 0..2 {
         for r in 0..Region::COUNT {
-            signals.speed[s][r] = resample(&|m| m.regions[s][r].speed, f32::NAN);
-            signals.vy[s][r] = resample(&|m| m.regions[s][r].vy, 0.0);
-            signals.deform[s][r] = resample(&|m| m.regions[s][r].deform, f32::NAN);
+            signals.speed[s][r] = resample(&|m| m.regions[s][r].speed);
+            signals.vy[s][r] = resample(&|m| m.regions[s][r].vy);
+            signals.deform[s][r] = resample(&|m| m.regions[s][r].deform);
         }
-        signals.aperture[s] = resample(&|m| m.aperture[s], f32::NAN);
+        signals.aperture[s] = resample(&|m| m.aperture[s]);
     }
-    signals.valid = signals.speed[0][0].iter().map(|v| v.is_finite()).collect();
+    signals.head_speed = resample(&|m| m.head_speed);
+    // A sample is measured where the face was tracked around it.
+    let tracked = resample(&|m| if m.valid { 1.0 } else { f32::NAN });
+    signals.valid = tracked.iter().map(|v| v.is_finite()).collect();
     for s in 0..2 {
         for r in 0..Region::COUNT {
             for v in signals.speed[s][r]
                 .iter_mut()
+                .chain(signals.vy[s][r].iter_mut())
                 .chain(signals.deform[s][r].iter_mut())
             {
                 if !v.is_finite() {
                     *v = 0.0;
                 }
             }
+        }
+    }
+    for v in &mut signals.head_speed {
+        if !v.is_finite() {
+            *v = 0.0;
         }
     }
     signals

@@ -1,13 +1,24 @@
-//! Facial regions per patient side, placed in a face-aligned canonical frame.
+//! Facial regions per patient side, placed on this person's resting face.
 //!
-//! The canonical frame is the session's own reference face (the first good set
-//! of landmarks), rotated so the eyes are level. Each later frame is mapped
-//! into it by a similarity transform fitted to landmarks that muscles barely
-//! move (eye corners, nose bridge, forehead, face outline), so head
-//! translation, rotation and scale drop out. Regions are fixed rectangles in
-//! that frame: a closing eye never drags its own region along with it.
+//! Everything is measured in a face-aligned *canonical* frame: each frame is
+//! mapped into it by a similarity transform fitted to landmarks that muscles
+//! barely move (eye corners, nose bridge, forehead, face outline), so head
+//! translation, roll and scale drop out.
+//!
+//! Where the regions sit comes from the person's **resting face**
+//! ([`RestShape`]): the per-landmark median of the landmark sets of the first
+//! seconds of a recording, each aligned into the canonical frame. A median
+//! over a few seconds is not fooled by what one frame shows (an open mouth
+//! while talking, a blink, a squint, a glance to the side), and it is this
+//! person's own geometry, not a template's proportions. Regions are fixed
+//! rectangles in the canonical frame around that resting geometry, so a
+//! closing eye never drags its own region along with it, and every frame's
+//! motion is measured on the same patch of skin.
 
 use serde::{Deserialize, Serialize};
+
+/// Number of FaceMesh landmarks the layout reads.
+pub const MESH_POINTS: usize = 468;
 
 /// The patient's side. `Left` is the patient's left, image-right in an
 /// un-mirrored frame.
@@ -39,6 +50,15 @@ impl Side {
         match self {
             Side::Left => "left",
             Side::Right => "right",
+        }
+    }
+
+    /// +1 when the side's outward direction is image +x (the patient's left
+    /// is image-right in an un-mirrored frame), else -1.
+    pub fn outward_x(self) -> f32 {
+        match self {
+            Side::Left => 1.0,
+            Side::Right => -1.0,
         }
     }
 }
@@ -85,35 +105,48 @@ impl Region {
 
 /// MediaPipe FaceMesh indices of one side of the face. The model labels by
 /// the subject's anatomy when the frame is un-mirrored.
-struct SideIndices {
-    eye_outer: usize,
-    eye_inner: usize,
-    upper_lid: [usize; 3],
-    lower_lid: [usize; 3],
-    brow: [usize; 5],
-    cheek: [usize; 2],
-    mouth_corner: usize,
+pub struct SideIndices {
+    pub eye_outer: usize,
+    pub eye_inner: usize,
+    /// Upper-lid margin, outer to inner corner (without the corners).
+    pub upper_lid: [usize; 7],
+    /// Lower-lid margin, outer to inner corner (without the corners).
+    pub lower_lid: [usize; 7],
+    /// The three middle lid points used for the aperture.
+    pub upper_mid: [usize; 3],
+    pub lower_mid: [usize; 3],
+    pub brow: [usize; 5],
+    pub cheek: [usize; 2],
+    pub mouth_corner: usize,
+    /// Forehead above the brow (frontalis barely moves it): a rigid patch.
+    pub forehead: usize,
 }
 
-const fn side_indices(side: Side) -> SideIndices {
+pub const fn side_indices(side: Side) -> SideIndices {
     match side {
         Side::Right => SideIndices {
             eye_outer: 33,
             eye_inner: 133,
-            upper_lid: [160, 159, 158],
-            lower_lid: [144, 145, 153],
+            upper_lid: [246, 161, 160, 159, 158, 157, 173],
+            lower_lid: [7, 163, 144, 145, 153, 154, 155],
+            upper_mid: [160, 159, 158],
+            lower_mid: [144, 145, 153],
             brow: [70, 63, 105, 66, 107],
             cheek: [50, 205],
             mouth_corner: 61,
+            forehead: 109,
         },
         Side::Left => SideIndices {
             eye_outer: 263,
             eye_inner: 362,
-            upper_lid: [387, 386, 385],
-            lower_lid: [373, 374, 380],
+            upper_lid: [466, 388, 387, 386, 385, 384, 398],
+            lower_lid: [249, 390, 373, 374, 380, 381, 382],
+            upper_mid: [387, 386, 385],
+            lower_mid: [373, 374, 380],
             brow: [300, 293, 334, 296, 336],
             cheek: [280, 425],
             mouth_corner: 291,
+            forehead: 338,
         },
     }
 }
@@ -126,11 +159,16 @@ pub const RIGID_LANDMARKS: [usize; 20] = [
     234, 454, 127, 356, 93, 323, // face outline at eye level
 ];
 
-/// Nose bridge and forehead landmarks that place the rigid reference patch.
-const REFERENCE_LANDMARKS: [usize; 5] = [151, 9, 8, 168, 6];
+/// Lip landmarks: upper lip top and inner, lower lip inner and bottom.
+const LIPS: [usize; 4] = [0, 13, 14, 17];
+/// Nose-bridge landmarks (between the eyes) and dorsum.
+const BRIDGE: [usize; 2] = [168, 6];
+const DORSUM: [usize; 2] = [197, 195];
+/// Forehead centre.
+const FOREHEAD: [usize; 2] = [151, 9];
 
 /// A 2-D similarity transform `p' = [a -b; b a] p + t`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Similarity {
     pub a: f32,
     pub b: f32,
@@ -169,6 +207,17 @@ impl Similarity {
         }
     }
 
+    /// `self ∘ other`: first `other`, then `self`.
+    pub fn compose(&self, other: &Similarity) -> Similarity {
+        let t = self.apply([other.tx, other.ty]);
+        Similarity {
+            a: self.a * other.a - self.b * other.b,
+            b: self.b * other.a + self.a * other.b,
+            tx: t[0],
+            ty: t[1],
+        }
+    }
+
     /// Least-squares similarity mapping `from[i]` onto `to[i]` (Umeyama without
     /// reflection). `None` when the points are degenerate.
     pub fn fit(from: &[[f32; 2]], to: &[[f32; 2]]) -> Option<Similarity> {
@@ -198,6 +247,9 @@ impl Similarity {
         }
         let a = sab / sxx;
         let b = sba / sxx;
+        if !(a.is_finite() && b.is_finite()) {
+            return None;
+        }
         let tx = gx - (a * fx - b * fy);
         let ty = gy - (b * fx + a * fy);
         Some(Similarity {
@@ -227,19 +279,19 @@ pub struct Rect {
 }
 
 impl Rect {
-    fn centred(cx: f32, cy: f32, w: f32, h: f32) -> Rect {
-        let w = w.round().max(6.0) as usize;
-        let h = h.round().max(6.0) as usize;
+    /// Patches are at least this many pixels a side: LK needs a border and
+    /// some texture.
+    const MIN_SIDE: f32 = 6.0;
+
+    pub fn centred(cx: f32, cy: f32, w: f32, h: f32) -> Rect {
+        let w = w.round().max(Self::MIN_SIDE) as usize;
+        let h = h.round().max(Self::MIN_SIDE) as usize;
         Rect {
             x0: cx - w as f32 / 2.0,
             y0: cy - h as f32 / 2.0,
             w,
             h,
         }
-    }
-
-    fn spanning(cx: f32, w: f32, y0: f32, y1: f32) -> Rect {
-        Rect::centred(cx, (y0 + y1) / 2.0, w, (y1 - y0).abs())
     }
 
     pub fn area(&self) -> usize {
@@ -251,107 +303,359 @@ impl Rect {
     }
 }
 
-/// Where each region sits in the canonical frame, and how to map a frame's
-/// landmarks into that frame.
-#[derive(Clone, Debug)]
-pub struct RegionLayout {
-    /// Canonical positions of [`RIGID_LANDMARKS`].
-    rigid_canonical: Vec<[f32; 2]>,
-    /// Region rectangles, indexed `[side][region]`.
-    pub regions: [[Rect; Region::COUNT]; 2],
-    /// The rigid reference patch (nose bridge and forehead).
-    pub reference: Rect,
-    /// Outer-to-outer eye-corner distance in canonical pixels.
-    pub interocular: f32,
-    /// Eye widths in canonical pixels, `[side]`.
-    pub eye_width: [f32; 2],
+/// The band of skin along an eyelid margin that a lid region measures:
+/// from `above` to `below` canonical pixels around the margin curve (y grows
+/// downwards). The eye opening itself is left out: the iris moves with the
+/// gaze, not with the lid.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LidBand {
+    /// The margin, outer corner to inner corner, canonical pixels.
+    pub margin: Vec<[f32; 2]>,
+    pub above: f32,
+    pub below: f32,
+}
+
+impl LidBand {
+    /// The margin's height at `x` (linear between points, flat beyond).
+    pub fn margin_y(&self, x: f32) -> f32 {
+        let m = &self.margin;
+        if m.is_empty() {
+            return 0.0;
+        }
+        let (first, last) = (m[0], m[m.len() - 1]);
+        let (lo, hi) = if first[0] <= last[0] {
+            (first, last)
+        } else {
+            (last, first)
+        };
+        if x <= lo[0] {
+            return lo[1];
+        }
+        if x >= hi[0] {
+            return hi[1];
+        }
+        for w in m.windows(2) {
+            let (a, b) = if w[0][0] <= w[1][0] {
+                (w[0], w[1])
+            } else {
+                (w[1], w[0])
+            };
+            if x >= a[0] && x <= b[0] && b[0] > a[0] {
+                return a[1] + (x - a[0]) / (b[0] - a[0]) * (b[1] - a[1]);
+            }
+        }
+        0.5 * (lo[1] + hi[1])
+    }
+
+    /// Weight of canonical point (x, y): 1 inside the band, fading to 0
+    /// over `soft` pixels outside it.
+    pub fn weight(&self, x: f32, y: f32, soft: f32) -> f32 {
+        let m = self.margin_y(x);
+        let (top, bottom) = (m - self.above, m + self.below);
+        let outside = (top - y).max(y - bottom).max(0.0);
+        (1.0 - outside / soft.max(1e-3)).max(0.0)
+    }
+
+    /// The rectangle that holds the band, `pad` pixels wider each side.
+    fn bounds(&self, pad: f32) -> Rect {
+        let xs = self.margin.iter().map(|p| p[0]);
+        let x0 = xs.clone().fold(f32::INFINITY, f32::min) - pad;
+        let x1 = xs.fold(f32::NEG_INFINITY, f32::max) + pad;
+        let ys = self.margin.iter().map(|p| p[1]);
+        let y0 = ys.clone().fold(f32::INFINITY, f32::min) - self.above;
+        let y1 = ys.fold(f32::NEG_INFINITY, f32::max) + self.below;
+        Rect::centred((x0 + x1) / 2.0, (y0 + y1) / 2.0, x1 - x0, y1 - y0 + 2.0)
+    }
 }
 
 /// Canonical interocular distance is capped here: larger faces are sampled
 /// at a lower resolution, which keeps the per-frame cost bounded.
 const MAX_CANONICAL_INTEROCULAR: f32 = 160.0;
 
-impl RegionLayout {
-    /// Builds the layout from a reference face (468 landmarks in image pixels).
-    /// Returns `None` if the landmarks are degenerate.
-    pub fn from_reference(points: &[[f32; 3]]) -> Option<RegionLayout> {
-        if points.len() < 468 {
-            return None;
-        }
-        let p2 = |i: usize| [points[i][0], points[i][1]];
-        let r_outer = p2(33);
-        let l_outer = p2(263);
-        let dx = l_outer[0] - r_outer[0];
-        let dy = l_outer[1] - r_outer[1];
-        let io = (dx * dx + dy * dy).sqrt();
-        if !io.is_finite() || io < 8.0 {
-            return None;
-        }
-        // Rotate so the eye line is level, scale, and put the eye midpoint at
-        // a fixed place well inside positive coordinates.
-        let k = (MAX_CANONICAL_INTEROCULAR / io).min(1.0);
-        let angle = dy.atan2(dx);
-        let (s, c) = (-angle).sin_cos();
-        let mid = [
-            (r_outer[0] + l_outer[0]) / 2.0,
-            (r_outer[1] + l_outer[1]) / 2.0,
-        ];
-        let origin = [1.5 * io * k, 1.2 * io * k];
-        let to_canon = |p: [f32; 2]| -> [f32; 2] {
-            let x = p[0] - mid[0];
-            let y = p[1] - mid[1];
-            [
-                k * (c * x - s * y) + origin[0],
-                k * (s * x + c * y) + origin[1],
-            ]
-        };
-        let rigid_canonical = RIGID_LANDMARKS.iter().map(|&i| to_canon(p2(i))).collect();
-        let mean = |idx: &[usize]| -> [f32; 2] {
-            let mut m = [0.0, 0.0];
-            for &i in idx {
-                let q = to_canon(p2(i));
-                m[0] += q[0];
-                m[1] += q[1];
-            }
-            [m[0] / idx.len() as f32, m[1] / idx.len() as f32]
-        };
+fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+}
 
+fn mean_of(points: &[[f32; 2]], idx: &[usize]) -> [f32; 2] {
+    let mut m = [0.0, 0.0];
+    for &i in idx {
+        m[0] += points[i][0];
+        m[1] += points[i][1];
+    }
+    [m[0] / idx.len() as f32, m[1] / idx.len() as f32]
+}
+
+/// The canonical frame of a recording: eye line level, the eye midpoint at a
+/// fixed place, interocular distance at most [`MAX_CANONICAL_INTEROCULAR`].
+fn canonical_frame(points: &[[f32; 3]]) -> Option<Similarity> {
+    let r_outer = [points[33][0], points[33][1]];
+    let l_outer = [points[263][0], points[263][1]];
+    let (dx, dy) = (l_outer[0] - r_outer[0], l_outer[1] - r_outer[1]);
+    let io = (dx * dx + dy * dy).sqrt();
+    if !io.is_finite() || io < 8.0 {
+        return None;
+    }
+    let k = (MAX_CANONICAL_INTEROCULAR / io).min(1.0);
+    let (s, c) = (-dy.atan2(dx)).sin_cos();
+    let mid = [
+        (r_outer[0] + l_outer[0]) / 2.0,
+        (r_outer[1] + l_outer[1]) / 2.0,
+    ];
+    // Rotate about the eye midpoint, scale, then put the midpoint well
+    // inside positive coordinates (room for the brow above and the mouth
+    // below).
+    let rot = Similarity {
+        a: k * c,
+        b: k * s,
+        tx: 0.0,
+        ty: 0.0,
+    };
+    let m = rot.apply(mid);
+    let origin = [1.5 * io * k, 1.2 * io * k];
+    Some(Similarity {
+        tx: origin[0] - m[0],
+        ty: origin[1] - m[1],
+        ..rot
+    })
+}
+
+/// The resting face of a recording: per-landmark medians of landmark sets
+/// aligned into the canonical frame.
+///
+/// The first set fixes the canonical frame (level eyes, scale); every later
+/// set is aligned to it on [`RIGID_LANDMARKS`], so head motion does not blur
+/// the median. The median needs a few seconds of sets to be a resting face:
+/// talking, blinks and glances are minorities of any few seconds.
+#[derive(Clone, Debug, Default)]
+pub struct RestShape {
+    frame: Option<Similarity>,
+    /// Canonical rigid landmarks of the first set (the alignment target).
+    anchor: Vec<[f32; 2]>,
+    /// Aligned sets, `MESH_POINTS` points each, one after the other.
+    sets: Vec<[f32; 2]>,
+    first_t: f64,
+    last_t: f64,
+    scratch: Vec<[f32; 2]>,
+}
+
+impl RestShape {
+    /// At most this many sets are kept (a few seconds of landmarks).
+    pub const MAX_SETS: usize = 64;
+
+    pub fn new() -> RestShape {
+        RestShape::default()
+    }
+
+    /// Number of landmark sets collected.
+    pub fn len(&self) -> usize {
+        self.sets.len() / MESH_POINTS
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+
+    /// Seconds between the first and the last set.
+    pub fn span_s(&self) -> f64 {
+        if self.is_empty() {
+            0.0
+        } else {
+            self.last_t - self.first_t
+        }
+    }
+
+    /// Adds one landmark set (image pixels) seen at time `t`. Returns false
+    /// (and keeps nothing) when the set is degenerate or the shape is full.
+    pub fn push(&mut self, t: f64, points: &[[f32; 3]]) -> bool {
+        if points.len() < MESH_POINTS || self.len() >= Self::MAX_SETS {
+            return false;
+        }
+        let to_canon = match self.frame {
+            None => {
+                let Some(frame) = canonical_frame(points) else {
+                    return false;
+                };
+                self.frame = Some(frame);
+                self.anchor = RIGID_LANDMARKS
+                    .iter()
+                    .map(|&i| frame.apply([points[i][0], points[i][1]]))
+                    .collect();
+                self.first_t = t;
+                frame
+            }
+            Some(_) => {
+                self.scratch.clear();
+                self.scratch.extend(
+                    RIGID_LANDMARKS
+                        .iter()
+                        .map(|&i| [points[i][0], points[i][1]]),
+                );
+                match Similarity::fit(&self.scratch, &self.anchor) {
+                    Some(fit) => fit,
+                    None => return false,
+                }
+            }
+        };
+        self.sets.extend(
+            points[..MESH_POINTS]
+                .iter()
+                .map(|p| to_canon.apply([p[0], p[1]])),
+        );
+        self.last_t = t;
+        true
+    }
+
+    /// Per-landmark median of the sets, in canonical pixels.
+    pub fn median(&self) -> Option<Vec<[f32; 2]>> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        let mut column = Vec::with_capacity(n);
+        let mut scratch = Vec::with_capacity(n);
+        let mut out = Vec::with_capacity(MESH_POINTS);
+        for i in 0..MESH_POINTS {
+            let mut p = [0.0f32; 2];
+            for (c, v) in p.iter_mut().enumerate() {
+                column.clear();
+                column.extend((0..n).map(|k| self.sets[k * MESH_POINTS + i][c]));
+                *v = crate::spectral::median(&column, &mut scratch);
+            }
+            out.push(p);
+        }
+        Some(out)
+    }
+
+    /// The region layout on this resting face.
+    pub fn layout(&self) -> Option<RegionLayout> {
+        RegionLayout::from_canonical(&self.median()?)
+    }
+}
+
+/// Where each region sits in the canonical frame, and how to map a frame's
+/// landmarks into that frame.
+#[derive(Clone, Debug)]
+pub struct RegionLayout {
+    /// The resting face, canonical pixels, [`MESH_POINTS`] landmarks.
+    rest: Vec<[f32; 2]>,
+    /// Canonical positions of [`RIGID_LANDMARKS`].
+    rigid_canonical: Vec<[f32; 2]>,
+    /// Region rectangles, indexed `[side][region]`.
+    pub regions: [[Rect; Region::COUNT]; 2],
+    /// The lid bands inside the lid rectangles, `[side][0 upper, 1 lower]`.
+    pub lid_bands: [[LidBand; 2]; 2],
+    /// Rigid reference patches (forehead, brow-free forehead sides, nose
+    /// bridge, dorsum): their common motion is the head's.
+    pub references: Vec<Rect>,
+    /// The lips (centre of the mouth): speech and expressions move it.
+    pub lips: Rect,
+    /// Outer-to-outer eye-corner distance in canonical pixels.
+    pub interocular: f32,
+    /// Eye widths in canonical pixels, `[side]`.
+    pub eye_width: [f32; 2],
+    /// Resting lid gap (mid upper to mid lower lid) in canonical pixels,
+    /// `[side]`.
+    pub eye_height: [f32; 2],
+}
+
+impl RegionLayout {
+    /// Builds the layout from one landmark set (468 points, image pixels):
+    /// a provisional layout until a [`RestShape`] has a few seconds.
+    pub fn from_reference(points: &[[f32; 3]]) -> Option<RegionLayout> {
+        let mut rest = RestShape::new();
+        rest.push(0.0, points).then_some(())?;
+        rest.layout()
+    }
+
+    /// Builds the layout from resting landmarks already in canonical pixels.
+    pub fn from_canonical(rest: &[[f32; 2]]) -> Option<RegionLayout> {
+        if rest.len() < MESH_POINTS || rest.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
+            return None;
+        }
+        let io = dist(rest[33], rest[263]);
+        if io < 8.0 {
+            return None;
+        }
         let mut regions = [[Rect::centred(0.0, 0.0, 1.0, 1.0); Region::COUNT]; 2];
         let mut eye_width = [0.0; 2];
+        let mut eye_height = [0.0; 2];
+        let mut references = Vec::with_capacity(5);
+        let mut lid_bands: [[LidBand; 2]; 2] = Default::default();
         for side in Side::BOTH {
             let ix = side_indices(side);
-            let outer = to_canon(p2(ix.eye_outer));
-            let inner = to_canon(p2(ix.eye_inner));
-            let w = ((outer[0] - inner[0]).powi(2) + (outer[1] - inner[1]).powi(2)).sqrt();
+            let outer = rest[ix.eye_outer];
+            let inner = rest[ix.eye_inner];
+            let w = dist(outer, inner);
+            if w < 3.0 {
+                return None;
+            }
             eye_width[side.index()] = w;
-            let cx = (outer[0] + inner[0]) / 2.0;
-            let upper = mean(&ix.upper_lid);
-            let lower = mean(&ix.lower_lid);
-            let eye_mid = (upper[1] + lower[1]) / 2.0;
-            let brow = mean(&ix.brow);
-            let cheek = mean(&ix.cheek);
-            let mouth = to_canon(p2(ix.mouth_corner));
+            let upper = mean_of(rest, &ix.upper_mid);
+            let lower = mean_of(rest, &ix.lower_mid);
+            eye_height[side.index()] = (lower[1] - upper[1]).max(0.5);
+            // The highest point of the upper lid and the lowest of the lower
+            // lid bound the eye, whatever its shape.
+            let lid_top = ix
+                .upper_lid
+                .iter()
+                .map(|&i| rest[i][1])
+                .fold(f32::INFINITY, f32::min);
+            let brow = mean_of(rest, &ix.brow);
+            let cheek = mean_of(rest, &ix.cheek);
+            let mouth = rest[ix.mouth_corner];
             let r = &mut regions[side.index()];
-            // The upper lid sweeps from above its crease down over the iris.
-            r[Region::UpperLid.index()] = Rect::spanning(cx, 1.1 * w, upper[1] - 0.30 * w, eye_mid);
-            // The lower lid ripples at its margin and the skin just below it.
-            r[Region::LowerLid.index()] = Rect::spanning(cx, 1.0 * w, eye_mid, lower[1] + 0.35 * w);
+            // The upper lid: the skin from its crease down to just below
+            // the margin (the lashes), which a closing lid carries down.
+            let margin = |lid: &[usize; 7]| -> Vec<[f32; 2]> {
+                std::iter::once(outer)
+                    .chain(lid.iter().map(|&i| rest[i]))
+                    .chain(std::iter::once(inner))
+                    .collect()
+            };
+            let upper_band = LidBand {
+                margin: margin(&ix.upper_lid),
+                above: (lid_top - (brow[1] + 0.12 * w)).clamp(0.15 * w, 0.35 * w),
+                below: 0.08 * w,
+            };
+            // The lower lid ripples at its margin and the skin just below.
+            let lower_band = LidBand {
+                margin: margin(&ix.lower_lid),
+                above: 0.08 * w,
+                below: 0.35 * w,
+            };
+            r[Region::UpperLid.index()] = upper_band.bounds(0.05 * w);
+            r[Region::LowerLid.index()] = lower_band.bounds(0.0);
+            lid_bands[side.index()] = [upper_band, lower_band];
             r[Region::Brow.index()] = Rect::centred(brow[0], brow[1], 1.2 * w, 0.45 * w);
             r[Region::Cheek.index()] = Rect::centred(cheek[0], cheek[1], 0.8 * w, 0.7 * w);
             r[Region::MouthCorner.index()] = Rect::centred(mouth[0], mouth[1], 0.6 * w, 0.5 * w);
+            // Forehead above the brow: the skin barely moves with the brow.
+            let f = rest[ix.forehead];
+            references.push(Rect::centred(f[0], f[1], 0.5 * w, 0.4 * w));
         }
-        let bridge = mean(&REFERENCE_LANDMARKS);
-        let top = to_canon(p2(151));
-        let bottom = to_canon(p2(6));
         let ew = (eye_width[0] + eye_width[1]) / 2.0;
-        let reference =
-            Rect::spanning(bridge[0], 0.7 * ew, top[1] - 0.1 * ew, bottom[1] + 0.1 * ew);
+        let forehead = mean_of(rest, &FOREHEAD);
+        references.push(Rect::centred(forehead[0], forehead[1], 0.7 * ew, 0.5 * ew));
+        let bridge = mean_of(rest, &BRIDGE);
+        references.push(Rect::centred(bridge[0], bridge[1], 0.5 * ew, 0.5 * ew));
+        let dorsum = mean_of(rest, &DORSUM);
+        references.push(Rect::centred(dorsum[0], dorsum[1], 0.4 * ew, 0.4 * ew));
+        let lips = mean_of(rest, &LIPS);
+        let mouth_w = dist(
+            rest[side_indices(Side::Left).mouth_corner],
+            rest[side_indices(Side::Right).mouth_corner],
+        );
+        let lips = Rect::centred(lips[0], lips[1], 0.6 * mouth_w.max(ew), 0.6 * ew);
         Some(RegionLayout {
-            rigid_canonical,
+            rest: rest[..MESH_POINTS].to_vec(),
+            rigid_canonical: RIGID_LANDMARKS.iter().map(|&i| rest[i]).collect(),
             regions,
-            reference,
-            interocular: io * k,
+            lid_bands,
+            references,
+            lips,
+            interocular: io,
             eye_width,
+            eye_height,
         })
     }
 
@@ -359,9 +663,14 @@ impl RegionLayout {
         self.regions[side.index()][region.index()]
     }
 
+    /// The resting face in canonical pixels.
+    pub fn rest(&self) -> &[[f32; 2]] {
+        &self.rest
+    }
+
     /// Fits the image-to-canonical transform for a frame's landmarks.
     pub fn fit_pose(&self, points: &[[f32; 3]], scratch: &mut Vec<[f32; 2]>) -> Option<Similarity> {
-        if points.len() < 468 {
+        if points.len() < MESH_POINTS {
             return None;
         }
         scratch.clear();
@@ -371,6 +680,20 @@ impl RegionLayout {
                 .map(|&i| [points[i][0], points[i][1]]),
         );
         Similarity::fit(scratch, &self.rigid_canonical)
+    }
+
+    /// The resting landmark a region is centred on (or the mean of the
+    /// landmarks it spans), in canonical pixels: what placement tests check.
+    pub fn anchor(&self, side: Side, region: Region) -> [f32; 2] {
+        let ix = side_indices(side);
+        let r = &self.rest;
+        match region {
+            Region::Brow => mean_of(r, &ix.brow),
+            Region::UpperLid => mean_of(r, &ix.upper_mid),
+            Region::LowerLid => mean_of(r, &ix.lower_mid),
+            Region::Cheek => mean_of(r, &ix.cheek),
+            Region::MouthCorner => r[ix.mouth_corner],
+        }
     }
 }
 
@@ -383,9 +706,9 @@ pub fn eye_aperture(points: &[[f32; 3]], side: Side) -> f32 {
         ((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2)).sqrt()
     };
     let gap: f32 = ix
-        .upper_lid
+        .upper_mid
         .iter()
-        .zip(ix.lower_lid.iter())
+        .zip(ix.lower_mid.iter())
         .map(|(&u, &l)| d(u, l))
         .sum::<f32>()
         / 3.0;
@@ -430,6 +753,26 @@ mod tests {
     }
 
     #[test]
+    fn compose_applies_right_then_left() {
+        let s = Similarity {
+            a: 0.8,
+            b: -0.3,
+            tx: 2.0,
+            ty: 5.0,
+        };
+        let t = Similarity {
+            a: 1.1,
+            b: 0.2,
+            tx: -4.0,
+            ty: 1.0,
+        };
+        let p = [3.0, -2.0];
+        let want = s.apply(t.apply(p));
+        let got = s.compose(&t).apply(p);
+        assert!((want[0] - got[0]).abs() < 1e-4 && (want[1] - got[1]).abs() < 1e-4);
+    }
+
+    #[test]
     fn degenerate_points_give_no_transform() {
         let p = [[1.0, 1.0]; 5];
         assert!(Similarity::fit(&p, &p).is_none());
@@ -442,5 +785,114 @@ mod tests {
         assert_eq!(side_indices(Side::Left).eye_outer, 263);
         assert_eq!(side_indices(Side::Right).eye_outer, 33);
         assert_eq!(Side::Left.other(), Side::Right);
+        assert_eq!(Side::Left.outward_x(), 1.0);
+    }
+
+    /// A plausible synthetic face: only the landmarks the layout reads are
+    /// placed; `mouth_open` drops the lower lip and the mouth corners.
+    fn face(shift: [f32; 2], mouth_open: f32) -> Vec<[f32; 3]> {
+        let mut pts = vec![[100.0f32, 100.0, 0.0]; MESH_POINTS];
+        let mut set = |i: usize, x: f32, y: f32| pts[i] = [x + shift[0], y + shift[1], 0.0];
+        for (i, x, y) in [
+            (33, 60.0, 80.0),
+            (133, 90.0, 80.0),
+            (263, 140.0, 80.0),
+            (362, 110.0, 80.0),
+            (234, 40.0, 90.0),
+            (454, 160.0, 90.0),
+            (127, 42.0, 80.0),
+            (356, 158.0, 80.0),
+            (93, 45.0, 110.0),
+            (323, 155.0, 110.0),
+            (10, 100.0, 30.0),
+            (151, 100.0, 45.0),
+            (9, 100.0, 58.0),
+            (8, 100.0, 68.0),
+            (168, 100.0, 76.0),
+            (6, 100.0, 85.0),
+            (197, 100.0, 95.0),
+            (195, 100.0, 103.0),
+            (5, 100.0, 110.0),
+            (4, 100.0, 114.0),
+            (109, 80.0, 40.0),
+            (338, 120.0, 40.0),
+            (0, 100.0, 130.0),
+            (13, 100.0, 135.0),
+            (14, 100.0, 136.0 + mouth_open),
+            (17, 100.0, 142.0 + mouth_open),
+            (61, 85.0, 136.0 + 0.5 * mouth_open),
+            (291, 115.0, 136.0 + 0.5 * mouth_open),
+        ] {
+            set(i, x, y);
+        }
+        for side in Side::BOTH {
+            let ix = side_indices(side);
+            let (x0, x1) = match side {
+                Side::Right => (60.0, 90.0),
+                Side::Left => (140.0, 110.0),
+            };
+            for k in 0..7 {
+                let x = x0 + (x1 - x0) * (k + 1) as f32 / 8.0;
+                let bulge = 5.0 * (1.0 - ((k as f32 - 3.0) / 4.0).powi(2));
+                set(ix.upper_lid[k], x, 80.0 - bulge);
+                set(ix.lower_lid[k], x, 80.0 + bulge);
+            }
+            for (k, &i) in ix.brow.iter().enumerate() {
+                set(i, x0 + (x1 - x0) * k as f32 / 4.0, 64.0);
+            }
+            let cx = (x0 + x1) / 2.0;
+            set(ix.cheek[0], cx, 105.0);
+            set(ix.cheek[1], cx, 115.0);
+        }
+        pts
+    }
+
+    #[test]
+    fn rest_shape_ignores_a_minority_of_open_mouths() {
+        let mut rest = RestShape::new();
+        for k in 0..20 {
+            // Head drifts; the mouth is wide open in 6 of 20 sets.
+            let open = if k % 10 < 3 { 14.0 } else { 0.0 };
+            assert!(rest.push(k as f64 * 0.1, &face([k as f32, 0.5 * k as f32], open)));
+        }
+        assert_eq!(rest.len(), 20);
+        assert!((rest.span_s() - 1.9).abs() < 1e-9);
+        let layout = rest.layout().expect("layout");
+        let closed = RegionLayout::from_reference(&face([0.0, 0.0], 0.0)).unwrap();
+        for side in Side::BOTH {
+            let a = layout.rect(side, Region::MouthCorner).centre();
+            let b = closed.rect(side, Region::MouthCorner).centre();
+            assert!(dist(a, b) < 0.5, "{side:?}: {a:?} vs {b:?}");
+        }
+        // The first set alone (mouth open) would have placed it lower.
+        let open = RegionLayout::from_reference(&face([0.0, 0.0], 14.0)).unwrap();
+        let c = open.rect(Side::Left, Region::MouthCorner).centre();
+        assert!(c[1] - closed.rect(Side::Left, Region::MouthCorner).centre()[1] > 5.0);
+    }
+
+    #[test]
+    fn regions_sit_on_their_landmarks_and_sides() {
+        let layout = RegionLayout::from_reference(&face([0.0, 0.0], 0.0)).unwrap();
+        let io = layout.interocular;
+        for side in Side::BOTH {
+            for region in Region::ALL {
+                let c = layout.rect(side, region).centre();
+                let a = layout.anchor(side, region);
+                assert!(
+                    dist(c, a) < 0.2 * io,
+                    "{side:?} {region:?}: centre {c:?} anchor {a:?}"
+                );
+            }
+            // Patient-left regions lie on canonical (image) right.
+            let l = layout.rect(Side::Left, Region::UpperLid).centre()[0];
+            let r = layout.rect(Side::Right, Region::UpperLid).centre()[0];
+            assert!(l > r);
+        }
+        let upper = layout.rect(Side::Left, Region::UpperLid);
+        let brow = layout.rect(Side::Left, Region::Brow);
+        assert!(
+            upper.y0 >= brow.centre()[1],
+            "upper lid reaches into the brow"
+        );
     }
 }

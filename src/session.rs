@@ -23,16 +23,18 @@
 //! Plain CSV with a header line, so it opens in a spreadsheet or pandas:
 //!
 //! ```text
-//! t,valid,head_speed,aperture_left,aperture_right,left_brow_speed,left_brow_vy,left_brow_deform,…,right_mouth_corner_deform
+//! t,valid,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,left_brow_speed,left_brow_vx,…,right_mouth_corner_deform
 //! ```
 //!
-//! `t` is seconds (f64), `valid` is `0`/`1`, then the head speed, the eyelid
-//! apertures and, per side (left, right) and region (brow, upper_lid,
-//! lower_lid, cheek, mouth_corner), `speed,vy,deform` — 35 fields in all.
-//! Numbers use Rust's shortest round-trip formatting, so values read back
-//! bit-exactly; **an empty field is NaN** (an unknown aperture), infinities
-//! are `inf`/`-inf`. The reader insists on exactly this header, so a future
-//! change of columns is detected instead of misread.
+//! `t` is seconds (f64), `valid` is `0`/`1`, then the head and lips speeds,
+//! the eyelid apertures and lid positions and, per side (left, right) and region (brow,
+//! upper_lid, lower_lid, cheek, mouth_corner), `speed,vx,vy,dx,dy,deform`
+//! — 70 fields in all. Numbers use Rust's shortest round-trip formatting, so
+//! values read back bit-exactly; **an empty field is NaN** (an unknown
+//! aperture), infinities are `inf`/`-inf`. The reader finds columns by their
+//! header names: a file written before a column existed reads with that
+//! quantity unknown (0, or NaN for an aperture), and columns it does not
+//! know are skipped.
 //!
 //! ## Durability
 //!
@@ -256,22 +258,144 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// One column of samples.csv.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Column {
+    T,
+    Valid,
+    HeadSpeed,
+    LipsSpeed,
+    Aperture(usize),
+    UpperLid(usize),
+    LowerLid(usize),
+    /// `(side, region, quantity)`: the quantity indexes [`REGION_QUANTITIES`].
+    Region(usize, usize, usize),
+    /// A column this version does not know (written by a newer one).
+    Unknown,
+}
+
+const REGION_QUANTITIES: [&str; 6] = ["speed", "vx", "vy", "dx", "dy", "deform"];
+
+/// The columns this version writes, in order.
+fn columns() -> impl Iterator<Item = (Column, String)> {
+    let fixed = [
+        (Column::T, "t".to_string()),
+        (Column::Valid, "valid".to_string()),
+        (Column::HeadSpeed, "head_speed".to_string()),
+        (Column::LipsSpeed, "lips_speed".to_string()),
+        (Column::Aperture(0), "aperture_left".to_string()),
+        (Column::Aperture(1), "aperture_right".to_string()),
+        (Column::UpperLid(0), "upper_lid_left".to_string()),
+        (Column::UpperLid(1), "upper_lid_right".to_string()),
+        (Column::LowerLid(0), "lower_lid_left".to_string()),
+        (Column::LowerLid(1), "lower_lid_right".to_string()),
+    ];
+    let regions = Side::BOTH.into_iter().flat_map(|side| {
+        Region::ALL.into_iter().flat_map(move |region| {
+            REGION_QUANTITIES.iter().enumerate().map(move |(q, name)| {
+                (
+                    Column::Region(side.index(), region.index(), q),
+                    format!("{}_{}_{}", side.name(), region.name(), name),
+                )
+            })
+        })
+    });
+    fixed.into_iter().chain(regions)
+}
+
 /// The samples.csv header line (without the newline).
 pub fn samples_header() -> String {
-    let mut h = String::from("t,valid,head_speed,aperture_left,aperture_right");
-    for side in Side::BOTH {
-        for region in Region::ALL {
-            for q in ["speed", "vy", "deform"] {
-                h.push(',');
-                h.push_str(side.name());
-                h.push('_');
-                h.push_str(region.name());
-                h.push('_');
-                h.push_str(q);
-            }
+    columns()
+        .map(|(_, name)| name)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// How to read the records of a samples.csv, from its header: columns are
+/// found by name, so files written before a column existed still read (the
+/// missing quantity is unknown), and a newer file's extra columns are
+/// skipped.
+#[derive(Clone, Debug)]
+struct SampleLayout {
+    columns: Vec<Column>,
+}
+
+impl SampleLayout {
+    #[cfg(test)]
+    fn current() -> SampleLayout {
+        SampleLayout {
+            columns: columns().map(|(c, _)| c).collect(),
         }
     }
-    h
+
+    /// The layout of a header line; `None` when it lacks `t` or `valid`.
+    fn from_header(header: &str) -> Option<SampleLayout> {
+        let known: Vec<(Column, String)> = columns().collect();
+        let columns: Vec<Column> = header
+            .split(',')
+            .map(|name| {
+                known
+                    .iter()
+                    .find(|(_, n)| n == name)
+                    .map(|(c, _)| *c)
+                    .unwrap_or(Column::Unknown)
+            })
+            .collect();
+        (columns.contains(&Column::T) && columns.contains(&Column::Valid))
+            .then_some(SampleLayout { columns })
+    }
+
+    /// Parses one record (without its newline).
+    fn parse(&self, line: &str) -> Option<MotionSample> {
+        fn num(field: &str) -> Option<f32> {
+            match field {
+                "" => Some(f32::NAN),
+                f => f.parse().ok(),
+            }
+        }
+        let mut s = MotionSample::empty(0.0);
+        let (mut has_t, mut has_valid) = (false, false);
+        let mut fields = line.split(',');
+        for &column in &self.columns {
+            let field = fields.next()?;
+            match column {
+                Column::T => {
+                    s.t = field.parse().ok()?;
+                    has_t = true;
+                }
+                Column::Valid => {
+                    s.valid = match field {
+                        "1" => true,
+                        "0" => false,
+                        _ => return None,
+                    };
+                    has_valid = true;
+                }
+                Column::HeadSpeed => s.head_speed = num(field)?,
+                Column::LipsSpeed => s.lips_speed = num(field)?,
+                Column::Aperture(side) => s.aperture[side] = num(field)?,
+                Column::UpperLid(side) => s.upper_lid[side] = num(field)?,
+                Column::LowerLid(side) => s.lower_lid[side] = num(field)?,
+                Column::Region(side, region, q) => {
+                    let m = &mut s.regions[side][region];
+                    let v = num(field)?;
+                    match q {
+                        0 => m.speed = v,
+                        1 => m.vx = v,
+                        2 => m.vy = v,
+                        3 => m.dx = v,
+                        4 => m.dy = v,
+                        _ => m.deform = v,
+                    }
+                }
+                Column::Unknown => {}
+            }
+        }
+        if fields.next().is_some() || !(has_t && has_valid) {
+            return None;
+        }
+        Some(s)
+    }
 }
 
 fn put_f32(buf: &mut Vec<u8>, v: f32) {
@@ -282,56 +406,38 @@ fn put_f32(buf: &mut Vec<u8>, v: f32) {
     }
 }
 
-/// Appends one samples.csv record (with its newline) to `buf`.
+/// Appends one samples.csv record (with its newline) to `buf`, in the
+/// order of [`samples_header`].
 fn encode_sample(s: &MotionSample, buf: &mut Vec<u8>) {
     if !s.t.is_nan() {
         let _ = write!(buf, "{}", s.t);
     }
     buf.extend_from_slice(if s.valid { b",1" } else { b",0" });
     put_f32(buf, s.head_speed);
+    put_f32(buf, s.lips_speed);
     put_f32(buf, s.aperture[0]);
     put_f32(buf, s.aperture[1]);
+    put_f32(buf, s.upper_lid[0]);
+    put_f32(buf, s.upper_lid[1]);
+    put_f32(buf, s.lower_lid[0]);
+    put_f32(buf, s.lower_lid[1]);
     for side in &s.regions {
         for m in side {
             put_f32(buf, m.speed);
+            put_f32(buf, m.vx);
             put_f32(buf, m.vy);
+            put_f32(buf, m.dx);
+            put_f32(buf, m.dy);
             put_f32(buf, m.deform);
         }
     }
     buf.push(b'\n');
 }
 
-/// Parses one samples.csv record (without its newline).
+/// Parses one record of the current layout (without its newline).
+#[cfg(test)]
 fn parse_sample(line: &str) -> Option<MotionSample> {
-    fn num(field: Option<&str>) -> Option<f32> {
-        match field? {
-            "" => Some(f32::NAN),
-            f => f.parse().ok(),
-        }
-    }
-    let mut it = line.split(',');
-    let mut s = MotionSample {
-        t: it.next()?.parse().ok()?,
-        valid: match it.next()? {
-            "1" => true,
-            "0" => false,
-            _ => return None,
-        },
-        ..MotionSample::default()
-    };
-    s.head_speed = num(it.next())?;
-    s.aperture = [num(it.next())?, num(it.next())?];
-    for side in &mut s.regions {
-        for m in side {
-            m.speed = num(it.next())?;
-            m.vy = num(it.next())?;
-            m.deform = num(it.next())?;
-        }
-    }
-    if it.next().is_some() {
-        return None;
-    }
-    Some(s)
+    SampleLayout::current().parse(line)
 }
 
 /// Duration covered by samples from `first` to `last` at `fps`: the span
@@ -659,24 +765,27 @@ fn for_each_line(path: &Path, mut record: impl FnMut(&[u8])) -> Result<bool> {
 /// reads up to its last complete record.
 pub fn read_session(dir: &Path) -> Result<RecordedSession> {
     let meta = read_meta(dir)?;
-    let header = samples_header();
     let samples_path = dir.join(SAMPLES_FILE);
     let mut samples = Vec::new();
     let mut dropped = 0;
+    let mut layout: Option<SampleLayout> = None;
     let mut header_seen = false;
     let mut header_error = None;
     let torn = for_each_line(&samples_path, |line| {
         if !header_seen {
             header_seen = true;
-            if line != header.as_bytes() {
+            layout = std::str::from_utf8(line)
+                .ok()
+                .and_then(SampleLayout::from_header);
+            if layout.is_none() {
                 header_error = Some(String::from_utf8_lossy(line).into_owned());
             }
             return;
         }
-        if header_error.is_some() {
+        let Some(layout) = &layout else {
             return;
-        }
-        match std::str::from_utf8(line).ok().and_then(parse_sample) {
+        };
+        match std::str::from_utf8(line).ok().and_then(|l| layout.parse(l)) {
             Some(s) => samples.push(s),
             None => dropped += 1,
         }
@@ -684,7 +793,7 @@ pub fn read_session(dir: &Path) -> Result<RecordedSession> {
     if let Some(found) = header_error {
         let shown: String = found.chars().take(80).collect();
         bail!(
-            "{}: unexpected columns (this version expects the {SESSION_SCHEMA} layout); header starts {shown:?}",
+            "{}: not a samples table (no t and valid columns); header starts {shown:?}",
             samples_path.display()
         );
     }
@@ -743,9 +852,11 @@ fn sample_span(path: &Path) -> Option<(f64, f64)> {
     const TAIL: u64 = 64 * 1024;
     let mut file = File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
-    let parse = |line: &[u8]| std::str::from_utf8(line).ok().and_then(parse_sample);
     let mut head = Vec::new();
     (&mut file).take(TAIL).read_to_end(&mut head).ok()?;
+    let header = head.split(|&b| b == b'\n').next()?;
+    let layout = SampleLayout::from_header(std::str::from_utf8(header).ok()?)?;
+    let parse = |line: &[u8]| std::str::from_utf8(line).ok().and_then(|l| layout.parse(l));
     let first = head
         .split_inclusive(|&b| b == b'\n')
         .skip(1)
@@ -866,7 +977,7 @@ mod tests {
 
     const FPS: f64 = 30.0;
     /// Fields of one samples.csv record.
-    const SAMPLE_FIELDS: usize = 5 + 2 * Region::COUNT * 3;
+    const SAMPLE_FIELDS: usize = 10 + 2 * Region::COUNT * 6;
 
     /// A deterministic sample; some invalid, some with unknown aperture.
     fn sample(i: usize) -> MotionSample {
@@ -880,6 +991,9 @@ mod tests {
                 m.vy = (x * 2.0 * std::f32::consts::PI * 8.0 / FPS as f32 + phase).sin()
                     * if s == 0 && r < 3 { 5.0 } else { 0.2 };
                 m.deform = x * 1e-3 + phase * 0.1;
+                m.vx = (x * 0.11 + phase).cos();
+                m.dx = (x * 0.07 + phase).sin() * 0.5;
+                m.dy = (x * 0.03 - phase).cos() * 2.0;
             }
         }
         MotionSample {
@@ -891,7 +1005,10 @@ mod tests {
             } else {
                 [0.3 + 0.01 * (x * 0.1).sin(), 0.29]
             },
+            upper_lid: [0.15 + 0.01 * (x * 0.2).cos(), f32::NAN],
+            lower_lid: [0.12, 0.1 + 0.001 * x],
             head_speed: (x * 0.01).cos() * 0.5,
+            lips_speed: (x * 0.05).sin().abs() * 4.0,
         }
     }
 
@@ -920,12 +1037,21 @@ mod tests {
             .flatten()
             .zip(b.regions.iter().flatten())
             .all(|(x, y)| {
-                same_f32(x.speed, y.speed) && same_f32(x.vy, y.vy) && same_f32(x.deform, y.deform)
+                same_f32(x.speed, y.speed)
+                    && same_f32(x.vx, y.vx)
+                    && same_f32(x.vy, y.vy)
+                    && same_f32(x.dx, y.dx)
+                    && same_f32(x.dy, y.dy)
+                    && same_f32(x.deform, y.deform)
             });
         a.t.to_bits() == b.t.to_bits()
             && a.valid == b.valid
+            && same_f32(a.lips_speed, b.lips_speed)
             && same_f32(a.aperture[0], b.aperture[0])
             && same_f32(a.aperture[1], b.aperture[1])
+            && (0..2).all(|k| {
+                same_f32(a.upper_lid[k], b.upper_lid[k]) && same_f32(a.lower_lid[k], b.lower_lid[k])
+            })
             && same_f32(a.head_speed, b.head_speed)
             && regions
     }
@@ -968,9 +1094,13 @@ mod tests {
         s.aperture = [f32::NAN, f32::INFINITY];
         s.regions[1][4] = RegionMotion {
             speed: f32::MAX,
+            vx: -1e-30,
             vy: f32::NEG_INFINITY,
+            dx: 3.5,
+            dy: f32::MIN_POSITIVE,
             deform: 1e-42,
         };
+        s.lips_speed = 7.25;
         s.t = 1_234.567_890_123_456_7;
         let mut buf = Vec::new();
         encode_sample(&s, &mut buf);
@@ -978,6 +1108,29 @@ mod tests {
         assert!(same_sample(&back, &s), "{back:?}");
         assert!(parse_sample("1,2,3").is_none());
         assert!(parse_sample("").is_none());
+    }
+
+    #[test]
+    fn columns_are_read_by_name() {
+        // The first layout had no lips speed and no vx; a newer one may add
+        // columns this version does not know.
+        let old = SampleLayout::from_header(
+            "t,valid,head_speed,aperture_left,aperture_right,left_brow_speed,left_brow_vy,left_brow_deform",
+        )
+        .unwrap();
+        let s = old.parse("1.5,1,2,0.3,,4,5,6").unwrap();
+        assert_eq!((s.t, s.valid, s.head_speed), (1.5, true, 2.0));
+        assert!(s.aperture[1].is_nan() && s.aperture[0] == 0.3);
+        let brow = s.regions[Side::Left.index()][Region::Brow.index()];
+        assert_eq!(
+            (brow.speed, brow.vy, brow.deform, brow.vx),
+            (4.0, 5.0, 6.0, 0.0)
+        );
+        assert!(old.parse("1.5,1,2,0.3,,4,5").is_none(), "short record");
+        let newer = SampleLayout::from_header("t,valid,future_thing,head_speed").unwrap();
+        let s = newer.parse("2,0,99,3").unwrap();
+        assert_eq!((s.t, s.valid, s.head_speed), (2.0, false, 3.0));
+        assert!(SampleLayout::from_header("a,b,c").is_none());
     }
 
     #[test]
@@ -1112,10 +1265,10 @@ mod tests {
         assert_eq!(r.samples.len(), samples.len() - 1);
         assert_eq!(r.dropped_records, 3);
 
-        // A wrong header is an error, not silently misread.
-        fs::write(&path, "t,valid,something_else\n0,1,2\n").unwrap();
+        // A header without time and validity is an error, not misread.
+        fs::write(&path, "time,something_else\n0,1\n").unwrap();
         let err = read_session(&dir).unwrap_err().to_string();
-        assert!(err.contains("unexpected columns"), "{err}");
+        assert!(err.contains("not a samples table"), "{err}");
     }
 
     #[test]

@@ -209,13 +209,11 @@ mod tests {
         for r in 0..Region::COUNT {
             s.regions[0][r] = RegionMotion {
                 speed: left_speed,
-                vy: 0.0,
-                deform: 0.0,
+                ..RegionMotion::default()
             };
             s.regions[1][r] = RegionMotion {
                 speed: 1.0,
-                vy: 0.0,
-                deform: 0.0,
+                ..RegionMotion::default()
             };
         }
         s
