@@ -12,6 +12,9 @@
 #   TWITCHSCOPE    the binary to use (default: cargo build --release here)
 #   JOBS           videos rendered at once (default 1; the face mesh runs on
 #                  one core, x264 on the others)
+#   SEED_BASE      added to every seed (default 0): another draw of the same
+#                  set, e.g. a held-out one for validation
+#   AMPLITUDES     the warp amplitudes to cycle through (default "1.0 0.6 0.35")
 #
 # Clips shorter than LOOP_BELOW_S are played ping-pong to LOOP_TO_S (their
 # positives and a looped negative); a clip shorter than the analyser's 3 s
@@ -31,7 +34,8 @@ LOOP_TO_S=12
 MIN_ANALYSIS_S=3
 scenarios=(left_clonic_eye right_clonic_eye left_tonic_synkinesis right_tonic_synkinesis
     left_myokymia right_myokymia bilateral)
-amplitudes=(1.0 0.6 0.35)
+read -r -a amplitudes <<< "${AMPLITUDES:-1.0 0.6 0.35}"
+seed_base="${SEED_BASE:-0}"
 
 [ -d "$faces" ] || { echo "realset: no clips at $faces (set REALFACES_DIR)" >&2; exit 1; }
 command -v ffprobe >/dev/null || { echo "realset: ffprobe not found (install ffmpeg)" >&2; exit 1; }
@@ -87,7 +91,7 @@ for clip in "$faces"/*.mp4; do
         # Each scenario meets every amplitude across the clips; seeds differ
         # everywhere.
         amp="${amplitudes[$(((ci + si) % ${#amplitudes[@]}))]}"
-        seed=$((ci * ${#scenarios[@]} + si + 1))
+        seed=$((seed_base + ci * ${#scenarios[@]} + si + 1))
         add "rs_${s}_${sc}_a${amp/./}_s${seed}" "$clip" "$sc" "$seed" "$amp" "$loop"
         si=$((si + 1))
     done
