@@ -16,10 +16,16 @@
 //!    (a normal blink is ≤ 0.5 s). Real blinks are not perfectly
 //!    symmetric: one eye can lead by a frame and close less deeply, which is
 //!    why the threshold is on both eyes and not on their difference.
-//! 3. **Long symmetric closures are bilateral spasm.** Both eyes shut for at
-//!    least [`EventConfig::bilateral_min_s`] (blepharospasm, a bilateral
-//!    tonic contraction). Between a blink and that, nothing is reported: a
-//!    slow blink or a glance down is not a spasm.
+//! 3. **Long symmetric closures, or both eyes twitching together, are
+//!    bilateral spasm.** Both eyes shut for at least
+//!    [`EventConfig::bilateral_min_s`] (blepharospasm, a bilateral tonic
+//!    contraction); between a blink and that, nothing is reported: a slow
+//!    blink or a glance down is not a spasm. Both eyes' lids twitching in the
+//!    spasm band (rule 5's energy) at [`EventConfig::bilateral_energy`]
+//!    times the typical activity, within [`EventConfig::bilateral_balance`]
+//!    of each other, for [`EventConfig::bilateral_clonic_min_s`], is a
+//!    bilateral clonic burst; blinks are masked out of that energy, so a
+//!    flurry of normal blinks is not one.
 //! 4. **A tonic spasm is one eye held narrower than the other.** The
 //!    closure of one eye exceeds the other's by
 //!    [`EventConfig::tonic_asymmetry`] for [`EventConfig::tonic_min_s`].
@@ -203,6 +209,12 @@ pub struct EventConfig {
     pub blink_mask_fraction: f32,
     /// Shortest bilateral (both-eye) tonic closure, seconds.
     pub bilateral_min_s: f64,
+    /// Both eyes' twitch energy over the typical activity that makes a
+    /// bilateral clonic burst (their ratio below `bilateral_balance`).
+    pub bilateral_energy: f32,
+    pub bilateral_balance: f32,
+    /// Shortest bilateral clonic burst, seconds.
+    pub bilateral_clonic_min_s: f64,
     /// How much more one eye must be closed than the other (closure
     /// difference) for a tonic spasm.
     pub tonic_asymmetry: f32,
@@ -261,6 +273,9 @@ impl Default for EventConfig {
             blink_max_s: 0.5,
             blink_mask_fraction: 0.5,
             bilateral_min_s: 1.2,
+            bilateral_energy: 2.0,
+            bilateral_balance: 2.0,
+            bilateral_clonic_min_s: 1.0,
             tonic_asymmetry: 0.15,
             tonic_min_closure: 0.1,
             tonic_jitter_factor: 4.0,
@@ -285,6 +300,12 @@ impl Default for EventConfig {
         }
     }
 }
+
+/// Brief closures of both eyes this many in a row, each starting less than
+/// BLINK_TRAIN_GAP_S after the one before, are a clonic burst, not blinks:
+/// people do not blink two and a half times a second.
+const BLINK_TRAIN: usize = 3;
+const BLINK_TRAIN_GAP_S: f64 = 0.4;
 
 /// Window over which a tonic spasm's eye must stay narrowed, seconds:
 /// longer than the pause between the twitches of a clonic burst.
@@ -539,14 +560,51 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     };
 
     let mut pieces = Vec::new();
-    // Rules 2 and 3: blinks, and long closures of both eyes.
-    let shut = hysteresis(
-        &closed_both(config.blink_closure),
-        &closed_both(0.5 * config.blink_closure),
-    );
-    for range in segments(&shut) {
+    // Rules 2 and 3: closures of both eyes. Each stretch where both eyes
+    // are closed at least `blink_mask_fraction` of a blink is one closure;
+    // it is a blink if both eyes went past `blink_closure` and it was brief,
+    // a bilateral tonic spasm if both were shut for long. Brief full closures
+    // in quick succession (at least BLINK_TRAIN in a row, starts under
+    // BLINK_TRAIN_GAP_S apart: faster than anyone blinks) are a bilateral
+    // clonic burst instead.
+    let deep = closed_both(config.blink_closure);
+    let closures = segments(&closed_both(
+        config.blink_mask_fraction * config.blink_closure,
+    ));
+    // A train is made of full closures: a squint hovering around the
+    // shallow level breaks into many short stretches of its own.
+    let brief = |r: &(usize, usize)| {
+        (r.1 - r.0) as f64 / rate <= config.blink_max_s && deep[r.0..r.1].iter().any(|d| *d)
+    };
+    let mut in_train = vec![false; closures.len()];
+    let mut run_start = 0;
+    for i in 1..=closures.len() {
+        let continues = i < closures.len()
+            && brief(&closures[i])
+            && brief(&closures[i - 1])
+            && ((closures[i].0 - closures[i - 1].0) as f64 / rate) < BLINK_TRAIN_GAP_S;
+        if !continues {
+            if i - run_start >= BLINK_TRAIN {
+                in_train[run_start..i].fill(true);
+                pieces.push(Piece {
+                    side: EventSide::Bilateral,
+                    kind: EventKind::Clonic,
+                    range: (closures[run_start].0, closures[i - 1].1),
+                });
+            }
+            run_start = i;
+        }
+    }
+    let mut blink_mask = vec![false; n];
+    for (range, _) in closures.iter().zip(&in_train).filter(|(_, t)| !**t) {
+        // A blink's own motion is kept out of the twitch energy, shallow
+        // blinks included: one eye often closes less deeply than the other.
+        blink_mask[range.0..range.1].fill(true);
+        let was_deep = deep[range.0..range.1].iter().any(|d| *d);
         let dur = (range.1 - range.0) as f64 / rate;
-        let kind = if dur <= config.blink_max_s {
+        let kind = if !was_deep {
+            continue;
+        } else if dur <= config.blink_max_s {
             EventKind::Blink
         } else if dur >= config.bilateral_min_s {
             EventKind::Tonic
@@ -556,15 +614,10 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
         pieces.push(Piece {
             side: EventSide::Bilateral,
             kind,
-            range,
+            range: *range,
         });
     }
-    // A blink's own motion is kept out of the twitch energy, shallow
-    // blinks included: one eye often closes less deeply than the other.
-    let blink_mask = dilate(
-        &closed_both(config.blink_mask_fraction * config.blink_closure),
-        samples(0.1),
-    );
+    let blink_mask = dilate(&blink_mask, samples(0.1));
     let keep: Vec<bool> = (0..n).map(|k| valid[k] && !blink_mask[k]).collect();
 
     // Rule 4: one eye narrower than the other. The stretch is tonic when the
@@ -667,6 +720,33 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
                     range,
                 });
             }
+        }
+    }
+
+    // Rule 3 again, for the clonic form of blepharospasm: both eyes' lids
+    // twitching together, as strongly as each other.
+    let both_twitch = {
+        let together = |k: usize, f: f32| {
+            let (lo, hi) = (
+                energy[0][k].min(energy[1][k]),
+                energy[0][k].max(energy[1][k]),
+            );
+            valid[k]
+                && lo > f * config.bilateral_energy * typical
+                && lo >= f * config.clonic_min_energy
+                && hi < config.bilateral_balance * lo.max(1e-3)
+        };
+        let on: Vec<bool> = (0..n).map(|k| calm[k] && together(k, 1.0)).collect();
+        let hold: Vec<bool> = (0..n).map(|k| together(k, 0.8)).collect();
+        hysteresis(&on, &hold)
+    };
+    for range in bridge(segments(&both_twitch), samples(config.clonic_gap_s)) {
+        if (range.1 - range.0) as f64 / rate >= config.bilateral_clonic_min_s {
+            pieces.push(Piece {
+                side: EventSide::Bilateral,
+                kind: EventKind::Clonic,
+                range,
+            });
         }
     }
 
@@ -1187,6 +1267,21 @@ mod tests {
         assert_eq!(ev.len(), 1, "{ev:#?}");
         assert_eq!(ev[0].side, EventSide::Bilateral);
         assert_eq!(ev[0].kind, EventKind::Tonic);
+    }
+
+    #[test]
+    fn both_eyes_twitching_together_is_a_bilateral_burst() {
+        let mut s = quiet(30.0);
+        // Forceful closures, four a second: blepharospasm, not blinking.
+        add_closure(&mut s, &Side::BOTH, 10.0, 12.0, clonic(4.0, 0.7), &[]);
+        let ev = detect_events(&s, &EventConfig::default());
+        let sp = spasms(&ev);
+        assert_eq!(sp.len(), 1, "{ev:#?}");
+        assert!(ev.iter().all(|e| e.kind != EventKind::Blink), "{ev:#?}");
+        assert_eq!(sp[0].side, EventSide::Bilateral);
+        assert_eq!(sp[0].kind, EventKind::Clonic);
+        let f = sp[0].freq_hz.expect("frequency");
+        assert!((f - 4.0).abs() < 0.5, "freq {f}");
     }
 
     #[test]
