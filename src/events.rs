@@ -1020,8 +1020,12 @@ impl Measure<'_> {
     }
 
     /// Repetition rate of the lids' twitches (or, for `lower_lid`, the
-    /// lower lid's ripple) within `range`, from their spectrum with the
-    /// subharmonic check of [`Spectrum::repetition_hz`]. `None` for a
+    /// lower lid's ripple) within `range`: the harmonic sum over the
+    /// spectrum of their velocity ([`Spectrum::harmonic_hz`]). A smooth
+    /// ripple's velocity peaks at its rate; brief pulses put much of theirs
+    /// into the second harmonic, which the sum credits to the fundamental.
+    /// (Integrating to a position instead tilts the spectrum by 1/f² towards
+    /// the band's low edge, and a burst's envelope then wins.) `None` for a
     /// stretch too short for a few cycles. `side` `None` sums both eyes.
     fn repetition_hz(
         &self,
@@ -1043,40 +1047,21 @@ impl Measure<'_> {
                         if lower_lid {
                             self.signals.vy[s][Region::LowerLid.index()][k]
                         } else {
-                            // The closure (a position) repeats once per twitch;
-                            // its spectrum peaks at the rate, a velocity's at
-                            // harmonics.
                             self.twitch[s][k]
                         }
                     })
                     .sum()
             })
             .collect();
-        let x = if lower_lid { x } else { integrate(&x, rate) };
+        // The spectrum up to the Nyquist limit, so that the harmonics of a
+        // twitch near the band's top still count.
         let band = (self.config.band.0, self.config.band.1.min(0.45 * rate));
-        let mut spectrum = Spectrum::new(len, 1024.max(len.next_power_of_two()), rate, band);
+        let wide = (band.0, 0.5 * rate);
+        let mut spectrum = Spectrum::new(len, 1024.max(len.next_power_of_two()), rate, wide);
         let mut out = WindowSpectrum::default();
         spectrum.compute(&x, &mut out);
-        (out.band_power > 0.0).then(|| spectrum.repetition_hz(&out) as f64)
+        (out.band_power > 0.0).then(|| spectrum.harmonic_hz(&out, band, 2, 0.8) as f64)
     }
-}
-
-/// Running integral of `x` (a velocity to a position), mean removed.
-fn integrate(x: &[f32], rate: f64) -> Vec<f32> {
-    let dt = 1.0 / rate as f32;
-    let mut acc = 0.0f32;
-    let mut out: Vec<f32> = x
-        .iter()
-        .map(|v| {
-            acc += v * dt;
-            acc
-        })
-        .collect();
-    let mean = out.iter().sum::<f32>() / out.len().max(1) as f32;
-    for v in &mut out {
-        *v -= mean;
-    }
-    out
 }
 
 #[cfg(test)]

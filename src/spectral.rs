@@ -199,6 +199,44 @@ impl Spectrum {
         }
     }
 
+    /// The repetition rate by harmonic summation: the frequency in `band`
+    /// whose first `harmonics` multiples (up to 0.9 of the spectrum's top)
+    /// carry the most power, each harmonic weighted `decay` times the last.
+    /// Compute the spectrum with a band reaching the harmonics.
+    pub fn harmonic_hz(
+        &self,
+        out: &WindowSpectrum,
+        band: (f64, f64),
+        harmonics: usize,
+        decay: f32,
+    ) -> f32 {
+        let bins = out.power.len();
+        if bins == 0 {
+            return out.dominant_hz;
+        }
+        let top = (0.9 * (bins - 1) as f64) as usize;
+        let df = self.bin_hz(1);
+        let lo = ((band.0 / df).ceil() as usize).max(1);
+        let hi = (band.1 / df).floor() as usize;
+        let mut best = (lo, f32::MIN);
+        for b in lo..=hi.min(bins - 1) {
+            let mut score = 0.0f32;
+            let mut w = 1.0f32;
+            for h in 1..=harmonics {
+                let hb = b * h;
+                if hb > top {
+                    break;
+                }
+                score += w * out.power[hb];
+                w *= decay;
+            }
+            if score > best.1 {
+                best = (b, score);
+            }
+        }
+        self.bin_hz(best.0) as f32
+    }
+
     /// Spectrum of `samples` (exactly `len()` of them; the mean is removed).
     pub fn compute(&mut self, samples: &[f32], out: &mut WindowSpectrum) {
         let n = self.window.len();
@@ -412,6 +450,40 @@ mod tests {
         // A pure tone keeps its own frequency.
         s.compute(&sine(9.0, 30.0, n, 1.0), &mut out);
         assert!((s.repetition_hz(&out) - 9.0).abs() < 0.2);
+    }
+
+    #[test]
+    fn harmonic_sum_finds_the_rate_of_pulses_and_of_a_tone() {
+        // The velocity of brief 5 Hz twitches (the lid closes and reopens
+        // within a third of the period, then rests): its strongest peak is
+        // at 10 Hz.
+        let n = 45;
+        let rate = 30.0;
+        let position: Vec<f32> = (0..n + 1)
+            .map(|i| {
+                let phase = (i as f64 * 5.0 / rate).fract();
+                (if phase < 0.15 {
+                    phase / 0.15
+                } else {
+                    (1.0 - (phase - 0.15) / 0.15).max(0.0)
+                }) as f32
+            })
+            .collect();
+        let velocity: Vec<f32> = position
+            .windows(2)
+            .map(|w| (w[1] - w[0]) * rate as f32)
+            .collect();
+        let mut s = Spectrum::new(n, 1024, rate, (2.0, 15.0));
+        let mut out = WindowSpectrum::default();
+        s.compute(&velocity, &mut out);
+        let f = s.harmonic_hz(&out, (2.0, 12.0), 2, 0.8);
+        assert!((f - 5.0).abs() < 0.4, "{f} Hz");
+        // A pure tone keeps its own frequency, also near the band's top.
+        for hz in [3.0, 9.0] {
+            s.compute(&sine(hz, rate, n, 1.0), &mut out);
+            let f = s.harmonic_hz(&out, (2.0, 12.0), 2, 0.8);
+            assert!((f as f64 - hz).abs() < 0.3, "{f} Hz for {hz}");
+        }
     }
 
     #[test]
