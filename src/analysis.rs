@@ -83,8 +83,95 @@ impl AnalysisConfig {
     }
 }
 
-/// Shortest recording that can be analysed, seconds (a few spectral windows).
+/// Shortest recording that can be analysed, seconds (a few spectral
+/// windows). `analyze`, the live view and a closing recording all use it.
 pub const MIN_DURATION_S: f64 = 3.0;
+
+/// How much of a recording there is. The one definition of a recording's
+/// frame count, duration and face-visible fraction: `analyze`, the live
+/// view, the recorder, the session reader and the library all count with
+/// it, so their numbers (and the events per minute built on the duration)
+/// agree.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Coverage {
+    /// Samples (measured frames).
+    pub frames: u64,
+    /// Samples in which a face was tracked.
+    pub face_frames: u64,
+    first_t: f64,
+    last_t: f64,
+}
+
+impl Coverage {
+    pub fn of(samples: &[MotionSample]) -> Coverage {
+        let mut c = Coverage::default();
+        for s in samples {
+            c.push(s.t, s.face);
+        }
+        c
+    }
+
+    /// Counts one more sample, at `t` seconds.
+    pub fn push(&mut self, t: f64, face: bool) {
+        if self.frames == 0 {
+            self.first_t = t;
+        }
+        self.last_t = t;
+        self.frames += 1;
+        self.face_frames += u64::from(face);
+    }
+
+    /// First to last sample plus one frame period: `frames` frames of a
+    /// video last `frames / fps`, whatever its first timestamp. The period
+    /// is `1 / fps`, or the samples' mean spacing when `fps` is unknown.
+    pub fn duration_s(&self, fps: f64) -> f64 {
+        span_duration_s(self.first_t, self.last_t, self.frames, fps)
+    }
+
+    /// Fraction of the samples in which a face was tracked.
+    pub fn face_visible_fraction(&self) -> f64 {
+        if self.frames == 0 {
+            0.0
+        } else {
+            self.face_frames as f64 / self.frames as f64
+        }
+    }
+
+    /// Whether there is enough to analyse: frames, [`MIN_DURATION_S`], a
+    /// face. The error says which is missing, naming the recording.
+    pub fn check_analysable(&self, name: &str, fps: f64) -> Result<()> {
+        let duration = self.duration_s(fps);
+        if self.frames == 0 {
+            anyhow::bail!("{name}: the video has no frames");
+        }
+        if duration < MIN_DURATION_S {
+            anyhow::bail!(
+                "{name}: the video is too short to analyse ({duration:.1} s; at least {MIN_DURATION_S} s needed)"
+            );
+        }
+        if self.face_frames == 0 {
+            anyhow::bail!("{name}: no face found in the video");
+        }
+        Ok(())
+    }
+}
+
+/// The duration of `frames` samples from `first_t` to `last_t` at `fps` (see
+/// [`Coverage::duration_s`]); for callers that know only the span.
+pub fn span_duration_s(first_t: f64, last_t: f64, frames: u64, fps: f64) -> f64 {
+    if frames == 0 {
+        return 0.0;
+    }
+    let span = (last_t - first_t).max(0.0);
+    let period = if fps.is_finite() && fps > 0.0 {
+        1.0 / fps
+    } else if frames >= 2 {
+        span / (frames - 1) as f64
+    } else {
+        0.0
+    };
+    span + period
+}
 
 /// What the engine measured in one frame (for live views).
 #[derive(Clone, Debug, Default)]
@@ -161,9 +248,8 @@ pub struct Engine {
     keys: VecDeque<PoseKey>,
     smoothed: Option<Similarity>,
     last_job_t: f64,
-    face_frames: u64,
     frames_in: u64,
-    frames_out: u64,
+    coverage: Coverage,
     samples: Vec<MotionSample>,
     fit_scratch: Vec<[f32; 2]>,
     /// The eye model, run on both eyes of every measured frame.
@@ -217,9 +303,8 @@ impl Engine {
             keys: VecDeque::with_capacity(3),
             smoothed: None,
             last_job_t: f64::NEG_INFINITY,
-            face_frames: 0,
             frames_in: 0,
-            frames_out: 0,
+            coverage: Coverage::default(),
             samples: Vec::new(),
             fit_scratch: Vec::with_capacity(32),
             eyes: EyeLandmarker::new()?,
@@ -244,13 +329,9 @@ impl Engine {
         self.frames_in
     }
 
-    /// Fraction of the measured frames in which a face was tracked.
-    pub fn face_visible_fraction(&self) -> f64 {
-        if self.frames_out == 0 {
-            0.0
-        } else {
-            self.face_frames as f64 / self.frames_out as f64
-        }
+    /// How much has been measured so far (see [`Coverage`]).
+    pub fn coverage(&self) -> Coverage {
+        self.coverage
     }
 
     /// Feeds one frame. Returns the reports of the frames that became ready
@@ -471,10 +552,11 @@ impl Engine {
             }
             None => MotionSample::empty(p.t),
         };
-        self.frames_out += 1;
-        if pose.is_some() && self.motion.is_some() {
-            self.face_frames += 1;
-        }
+        let sample = MotionSample {
+            face: pose.is_some(),
+            ..sample
+        };
+        self.coverage.push(sample.t, sample.face);
         self.samples.push(sample);
         self.spare_luma.push(p.luma);
         ready.push(FrameReport {
@@ -512,38 +594,8 @@ pub fn analyze_source(
     }
     engine.finish(&mut ready)?;
     let info = source.info().clone();
-    let frames = engine.frames_seen();
-    let duration = engine
-        .samples()
-        .last()
-        .map(|s| s.t + 1.0 / info.fps.max(1.0))
-        .unwrap_or(0.0);
-    if frames == 0 {
-        anyhow::bail!("{}: the video has no frames", info.name);
-    }
-    if duration < MIN_DURATION_S {
-        anyhow::bail!(
-            "{}: the video is too short to analyse ({duration:.1} s; at least {MIN_DURATION_S} s needed)",
-            info.name
-        );
-    }
-    if engine.face_visible_fraction() == 0.0 {
-        anyhow::bail!("{}: no face found in the video", info.name);
-    }
-    let source_meta = SourceMeta {
-        path: info.name.clone(),
-        fps: info.fps,
-        frames,
-        duration_s: duration,
-        width: info.width,
-        height: info.height,
-    };
-    Ok(analyze_samples(
-        engine.samples(),
-        source_meta,
-        engine.face_visible_fraction(),
-        config,
-    ))
+    engine.coverage().check_analysable(&info.name, info.fps)?;
+    Ok(analyze_samples(engine.samples(), &info, config))
 }
 
 /// Where the analysed frames came from.
@@ -558,12 +610,13 @@ pub struct SourceMeta {
 }
 
 impl SourceMeta {
-    pub fn from_info(info: &SourceInfo, frames: u64, duration_s: f64) -> SourceMeta {
+    /// The source `info` describes, as far as `coverage` measured it.
+    pub fn new(info: &SourceInfo, coverage: &Coverage) -> SourceMeta {
         SourceMeta {
             path: info.name.clone(),
             fps: info.fps,
-            frames,
-            duration_s,
+            frames: coverage.frames,
+            duration_s: coverage.duration_s(info.fps),
             width: info.width,
             height: info.height,
         }
@@ -742,13 +795,16 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
     signals
 }
 
-/// The offline part of the engine: samples to analysis.
+/// The offline part of the engine: samples to analysis. The recording's
+/// frames, duration and face-visible fraction are counted from `samples`
+/// ([`Coverage`]); `info` says where they came from.
 pub fn analyze_samples(
     samples: &[MotionSample],
-    source: SourceMeta,
-    face_visible_fraction: f64,
+    info: &SourceInfo,
     config: &AnalysisConfig,
 ) -> Analysis {
+    let coverage = Coverage::of(samples);
+    let source = SourceMeta::new(info, &coverage);
     let rate = if source.fps.is_finite() && source.fps >= 5.0 {
         source.fps.round()
     } else {
@@ -772,7 +828,7 @@ pub fn analyze_samples(
         schema: SCHEMA.to_string(),
         source,
         quality: Quality {
-            face_visible_fraction,
+            face_visible_fraction: coverage.face_visible_fraction(),
         },
         summary,
         events,
@@ -1001,6 +1057,55 @@ pub fn summarise(events: &[Event], duration_s: f64) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn samples_at(times: &[f64], faces: &[bool]) -> Vec<MotionSample> {
+        times
+            .iter()
+            .zip(faces)
+            .map(|(&t, &face)| MotionSample {
+                face,
+                ..MotionSample::empty(t)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn coverage_counts_duration_from_the_span_and_the_frame_rate() {
+        // 10 frames at 10 fps starting at t = 5 s: one second, wherever
+        // the timestamps start.
+        let times: Vec<f64> = (0..10).map(|i| 5.0 + i as f64 * 0.1).collect();
+        let faces: Vec<bool> = (0..10).map(|i| i % 4 != 0).collect();
+        let c = Coverage::of(&samples_at(&times, &faces));
+        assert_eq!(c.frames, 10);
+        assert_eq!(c.face_frames, 7);
+        assert!((c.duration_s(10.0) - 1.0).abs() < 1e-9);
+        assert!((c.face_visible_fraction() - 0.7).abs() < 1e-12);
+        // An unknown frame rate falls back on the samples' own spacing.
+        assert!((c.duration_s(0.0) - 1.0).abs() < 1e-9);
+        assert!((c.duration_s(f64::NAN) - 1.0).abs() < 1e-9);
+        assert_eq!(Coverage::default().duration_s(30.0), 0.0);
+        assert_eq!(Coverage::default().face_visible_fraction(), 0.0);
+    }
+
+    #[test]
+    fn coverage_says_why_a_recording_cannot_be_analysed() {
+        let err = |c: Coverage| {
+            c.check_analysable("clip.mp4", 10.0)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(Coverage::default()).contains("no frames"));
+        let short: Vec<f64> = (0..29).map(|i| i as f64 * 0.1).collect();
+        let msg = err(Coverage::of(&samples_at(&short, &[true; 29])));
+        assert!(
+            msg.starts_with("clip.mp4: ") && msg.contains("too short"),
+            "{msg}"
+        );
+        let long: Vec<f64> = (0..30).map(|i| i as f64 * 0.1).collect();
+        assert!(err(Coverage::of(&samples_at(&long, &[false; 30]))).contains("no face"));
+        let ok = Coverage::of(&samples_at(&long, &[true; 30]));
+        assert!(ok.check_analysable("clip.mp4", 10.0).is_ok());
+    }
 
     fn ev(
         start: f64,

@@ -63,6 +63,12 @@ pub struct MotionSample {
     pub t: f64,
     /// True when a face pose was available and the motion is meaningful.
     pub valid: bool,
+    /// True when a face was tracked in this frame, whether or not its
+    /// motion could be measured (the first frames, while the resting face
+    /// is learned, and repeated frames are not measured). The face-visible
+    /// fraction counts these.
+    #[serde(default)]
+    pub face: bool,
     /// `[side][region]`, side indexed by [`Side::index`].
     pub regions: [[RegionMotion; Region::COUNT]; 2],
     /// Eyelid aperture per side from the eye model (the gap between the lid

@@ -23,13 +23,14 @@
 //! Plain CSV with a header line, so it opens in a spreadsheet or pandas:
 //!
 //! ```text
-//! t,valid,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,left_brow_speed,left_brow_vx,…,right_mouth_corner_deform
+//! t,valid,face,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,left_brow_speed,left_brow_vx,…,right_mouth_corner_deform
 //! ```
 //!
-//! `t` is seconds (f64), `valid` is `0`/`1`, then the head and lips speeds,
+//! `t` is seconds (f64), `valid` (motion measured) and `face` (a face
+//! tracked) are `0`/`1`, then the head and lips speeds,
 //! the eyelid apertures and lid positions and, per side (left, right) and region (brow,
 //! upper_lid, lower_lid, cheek, mouth_corner), `speed,vx,vy,dx,dy,deform`
-//! — 70 fields in all. Numbers use Rust's shortest round-trip formatting, so
+//! — 71 fields in all. Numbers use Rust's shortest round-trip formatting, so
 //! values read back bit-exactly; **an empty field is NaN** (an unknown
 //! aperture), infinities are `inf`/`-inf`. The reader finds columns by their
 //! header names: a file written before a column existed reads with that
@@ -73,7 +74,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, AnalysisConfig, Laterality, SourceMeta, analyze_samples};
+use crate::analysis::{
+    Analysis, AnalysisConfig, Coverage, Laterality, analyze_samples, span_duration_s,
+};
+use crate::frame::SourceInfo;
 use crate::motion::MotionSample;
 use crate::regions::{Region, Side};
 
@@ -106,6 +110,18 @@ pub struct SessionMeta {
 }
 
 impl SessionMeta {
+    /// The recording's source, as the analysis describes it.
+    pub fn source_info(&self) -> SourceInfo {
+        SourceInfo {
+            name: self.source.clone(),
+            width: self.width,
+            height: self.height,
+            fps: self.fps,
+            frames: None,
+            duration_s: None,
+        }
+    }
+
     /// Meta for a session starting now: id and start time from the local
     /// clock, this program's version, no video.
     pub fn new(
@@ -263,6 +279,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 enum Column {
     T,
     Valid,
+    Face,
     HeadSpeed,
     LipsSpeed,
     Aperture(usize),
@@ -281,6 +298,7 @@ fn columns() -> impl Iterator<Item = (Column, String)> {
     let fixed = [
         (Column::T, "t".to_string()),
         (Column::Valid, "valid".to_string()),
+        (Column::Face, "face".to_string()),
         (Column::HeadSpeed, "head_speed".to_string()),
         (Column::LipsSpeed, "lips_speed".to_string()),
         (Column::Aperture(0), "aperture_left".to_string()),
@@ -354,7 +372,7 @@ impl SampleLayout {
             }
         }
         let mut s = MotionSample::empty(0.0);
-        let (mut has_t, mut has_valid) = (false, false);
+        let (mut has_t, mut has_valid, mut has_face) = (false, false, false);
         let mut fields = line.split(',');
         for &column in &self.columns {
             let field = fields.next()?;
@@ -370,6 +388,14 @@ impl SampleLayout {
                         _ => return None,
                     };
                     has_valid = true;
+                }
+                Column::Face => {
+                    s.face = match field {
+                        "1" => true,
+                        "0" => false,
+                        _ => return None,
+                    };
+                    has_face = true;
                 }
                 Column::HeadSpeed => s.head_speed = num(field)?,
                 Column::LipsSpeed => s.lips_speed = num(field)?,
@@ -394,6 +420,11 @@ impl SampleLayout {
         if fields.next().is_some() || !(has_t && has_valid) {
             return None;
         }
+        if !has_face {
+            // Written before the column existed: the measured frames are
+            // the ones known to have had a face.
+            s.face = s.valid;
+        }
         Some(s)
     }
 }
@@ -413,6 +444,7 @@ fn encode_sample(s: &MotionSample, buf: &mut Vec<u8>) {
         let _ = write!(buf, "{}", s.t);
     }
     buf.extend_from_slice(if s.valid { b",1" } else { b",0" });
+    buf.extend_from_slice(if s.face { b",1" } else { b",0" });
     put_f32(buf, s.head_speed);
     put_f32(buf, s.lips_speed);
     put_f32(buf, s.aperture[0]);
@@ -438,17 +470,6 @@ fn encode_sample(s: &MotionSample, buf: &mut Vec<u8>) {
 #[cfg(test)]
 fn parse_sample(line: &str) -> Option<MotionSample> {
     SampleLayout::current().parse(line)
-}
-
-/// Duration covered by samples from `first` to `last` at `fps`: the span
-/// plus one frame period (as `analyze_source` counts it).
-fn span_duration(first: f64, last: f64, fps: f64) -> f64 {
-    let period = if fps.is_finite() && fps > 0.0 {
-        1.0 / fps
-    } else {
-        0.0
-    };
-    (last - first).max(0.0) + period
 }
 
 fn now_rfc3339() -> String {
@@ -483,9 +504,7 @@ pub struct SessionWriter {
     line: Vec<u8>,
     /// Sample time of the last flush to the OS.
     last_flush_t: f64,
-    count: usize,
-    valid: usize,
-    first_t: f64,
+    coverage: Coverage,
     last_t: f64,
 }
 
@@ -561,9 +580,7 @@ impl SessionWriter {
             steps,
             line: Vec::with_capacity(1024),
             last_flush_t: f64::NEG_INFINITY,
-            count: 0,
-            valid: 0,
-            first_t: f64::NAN,
+            coverage: Coverage::default(),
             last_t: f64::NAN,
         })
     }
@@ -580,7 +597,7 @@ impl SessionWriter {
 
     /// Samples appended so far.
     pub fn samples_written(&self) -> usize {
-        self.count
+        self.coverage.frames as usize
     }
 
     /// Appends one sample. Hands the buffered samples to the OS at least
@@ -592,11 +609,7 @@ impl SessionWriter {
         self.samples
             .write_all(&self.line)
             .map_err(|e| io_error(e, "cannot record to", &self.samples_path))?;
-        if self.count == 0 {
-            self.first_t = sample.t;
-        }
-        self.count += 1;
-        self.valid += sample.valid as usize;
+        self.coverage.push(sample.t, sample.valid);
         self.last_t = sample.t;
         let since = sample.t - self.last_flush_t;
         if !(0.0..FLUSH_INTERVAL_S).contains(&since) {
@@ -620,7 +633,7 @@ impl SessionWriter {
         self.samples
             .flush()
             .map_err(|e| io_error(e, "cannot record to", &self.samples_path))?;
-        if self.count > 0 {
+        if self.coverage.frames > 0 {
             self.last_flush_t = self.last_t;
         }
         Ok(())
@@ -638,21 +651,12 @@ impl SessionWriter {
         self.steps
             .sync_all()
             .map_err(|e| io_error(e, "cannot save", &self.steps_path))?;
-        let duration_s = if self.count == 0 {
-            0.0
-        } else {
-            span_duration(self.first_t, self.last_t, self.meta.fps)
-        };
         let summary = SummaryOut {
             schema: SESSION_SCHEMA,
             closed: now_rfc3339(),
-            samples: self.count,
-            duration_s,
-            face_visible_fraction: if self.count == 0 {
-                0.0
-            } else {
-                self.valid as f64 / self.count as f64
-            },
+            samples: self.coverage.frames as usize,
+            duration_s: self.coverage.duration_s(self.meta.fps),
+            face_visible_fraction: self.coverage.face_visible_fraction(),
             analysis,
         };
         let mut bytes = serde_json::to_vec_pretty(&summary)?;
@@ -671,8 +675,6 @@ pub struct RecordedSession {
     pub steps: Vec<StepMark>,
     /// `summary.json` exists: the writer was closed, not killed.
     pub closed_cleanly: bool,
-    /// Fraction of samples with a tracked face.
-    pub face_visible_fraction: f64,
     /// Records that could not be read: a torn last line after a crash, or
     /// damaged lines (samples and steps together).
     pub dropped_records: usize,
@@ -681,23 +683,22 @@ pub struct RecordedSession {
 impl RecordedSession {
     /// Recomputes the analysis from the recorded samples.
     pub fn analyze(&self, config: &AnalysisConfig) -> Analysis {
-        let source = SourceMeta {
-            path: self.meta.source.clone(),
-            fps: self.meta.fps,
-            frames: self.samples.len() as u64,
-            duration_s: self.duration_s(),
-            width: self.meta.width,
-            height: self.meta.height,
-        };
-        analyze_samples(&self.samples, source, self.face_visible_fraction, config)
+        analyze_samples(&self.samples, &self.meta.source_info(), config)
     }
 
-    /// Recorded duration: first to last sample plus one frame period.
+    /// How much was recorded (see [`Coverage`]).
+    pub fn coverage(&self) -> Coverage {
+        Coverage::of(&self.samples)
+    }
+
+    /// Recorded duration, as [`Coverage::duration_s`] counts it.
     pub fn duration_s(&self) -> f64 {
-        match (self.samples.first(), self.samples.last()) {
-            (Some(a), Some(b)) => span_duration(a.t, b.t, self.meta.fps),
-            _ => 0.0,
-        }
+        self.coverage().duration_s(self.meta.fps)
+    }
+
+    /// Fraction of samples with a tracked face.
+    pub fn face_visible_fraction(&self) -> f64 {
+        self.coverage().face_visible_fraction()
     }
 }
 
@@ -815,19 +816,12 @@ pub fn read_session(dir: &Path) -> Result<RecordedSession> {
         dropped += torn as usize;
     }
 
-    let valid = samples.iter().filter(|s| s.valid).count();
-    let face_visible_fraction = if samples.is_empty() {
-        0.0
-    } else {
-        valid as f64 / samples.len() as f64
-    };
     Ok(RecordedSession {
         dir: dir.to_path_buf(),
         meta,
         samples,
         steps,
         closed_cleanly: dir.join(SUMMARY_FILE).is_file(),
-        face_visible_fraction,
         dropped_records: dropped,
     })
 }
@@ -898,9 +892,11 @@ fn listing(dir: PathBuf) -> Option<SessionListing> {
             };
         }
     }
+    // A session that was not closed: its first and last samples' span (the
+    // frame count is not needed: the meta has the frame rate).
     let duration_s = duration_s.unwrap_or_else(|| {
         sample_span(&dir.join(SAMPLES_FILE))
-            .map(|(a, b)| span_duration(a, b, meta.fps))
+            .map(|(a, b)| span_duration_s(a, b, if a < b { 2 } else { 1 }, meta.fps))
             .unwrap_or(0.0)
     });
     Some(SessionListing {
@@ -977,7 +973,7 @@ mod tests {
 
     const FPS: f64 = 30.0;
     /// Fields of one samples.csv record.
-    const SAMPLE_FIELDS: usize = 10 + 2 * Region::COUNT * 6;
+    const SAMPLE_FIELDS: usize = 11 + 2 * Region::COUNT * 6;
 
     /// A deterministic sample; some invalid, some with unknown aperture.
     fn sample(i: usize) -> MotionSample {
@@ -999,6 +995,7 @@ mod tests {
         MotionSample {
             t,
             valid: i % 17 != 5,
+            face: i % 17 != 5 || i.is_multiple_of(2),
             regions,
             aperture: if i % 10 == 3 {
                 [f32::NAN, 0.31]
@@ -1046,6 +1043,7 @@ mod tests {
             });
         a.t.to_bits() == b.t.to_bits()
             && a.valid == b.valid
+            && a.face == b.face
             && same_f32(a.lips_speed, b.lips_speed)
             && same_f32(a.aperture[0], b.aperture[0])
             && same_f32(a.aperture[1], b.aperture[1])
@@ -1060,17 +1058,6 @@ mod tests {
         assert_eq!(got.len(), want.len(), "sample count");
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             assert!(same_sample(g, w), "sample {i}: {g:?} != {w:?}");
-        }
-    }
-
-    fn source_meta(m: &SessionMeta, samples: &[MotionSample]) -> SourceMeta {
-        SourceMeta {
-            path: m.source.clone(),
-            fps: m.fps,
-            frames: samples.len() as u64,
-            duration_s: span_duration(samples[0].t, samples.last().unwrap().t, m.fps),
-            width: m.width,
-            height: m.height,
         }
     }
 
@@ -1120,6 +1107,9 @@ mod tests {
         .unwrap();
         let s = old.parse("1.5,1,2,0.3,,4,5,6").unwrap();
         assert_eq!((s.t, s.valid, s.head_speed), (1.5, true, 2.0));
+        // Before the face column, a measured frame is a frame with a face.
+        assert!(s.face);
+        assert!(!old.parse("1.6,0,2,0.3,,4,5,6").unwrap().face);
         assert!(s.aperture[1].is_nan() && s.aperture[0] == 0.3);
         let brow = s.regions[Side::Left.index()][Region::Brow.index()];
         assert_eq!(
@@ -1156,7 +1146,7 @@ mod tests {
             },
         ];
         let config = AnalysisConfig::default();
-        let analysis = analyze_samples(&samples, source_meta(&m, &samples), 0.9, &config);
+        let analysis = analyze_samples(&samples, &m.source_info(), &config);
 
         let mut w = SessionWriter::create(root.path(), &m).unwrap();
         assert_eq!(w.dir(), root.path().join(&m.id));
@@ -1181,13 +1171,13 @@ mod tests {
         assert_eq!(r.steps, steps);
         assert!(r.closed_cleanly);
         assert_eq!(r.dropped_records, 0);
-        let valid = samples.iter().filter(|s| s.valid).count() as f64 / samples.len() as f64;
-        assert!((r.face_visible_fraction - valid).abs() < 1e-12);
+        let faces = samples.iter().filter(|s| s.face).count() as f64 / samples.len() as f64;
+        assert!((r.face_visible_fraction() - faces).abs() < 1e-12);
         assert!((r.duration_s() - 10.0).abs() < 1e-9, "{}", r.duration_s());
 
         // Replaying gives the same analysis as the live samples.
         let replay = r.analyze(&config);
-        let live = analyze_samples(&samples, source_meta(&m, &samples), valid, &config);
+        let live = analyze_samples(&samples, &m.source_info(), &config);
         assert_eq!(
             serde_json::to_string(&replay).unwrap(),
             serde_json::to_string(&live).unwrap()
@@ -1297,8 +1287,7 @@ mod tests {
                 let analysis = if id == "b-middle" {
                     Some(analyze_samples(
                         &samples,
-                        source_meta(&m, &samples),
-                        1.0,
+                        &m.source_info(),
                         &AnalysisConfig::default(),
                     ))
                 } else {

@@ -284,15 +284,14 @@ fn trend_page_appears_with_three_sessions_and_protocol_steps_compare() {
     let m3 = meta("20261120-090000", "2026-11-20T09:00:00+01:00");
     let dummy = twitchscope::analysis::analyze_samples(
         &samples,
-        twitchscope::analysis::SourceMeta {
-            path: "phantom camera".into(),
-            fps: 30.0,
-            frames: samples.len() as u64,
-            duration_s: 16.0,
+        &twitchscope::frame::SourceInfo {
+            name: "phantom camera".into(),
             width: 640,
             height: 480,
+            fps: 30.0,
+            frames: None,
+            duration_s: None,
         },
-        1.0,
         &AnalysisConfig::default(),
     );
     let newest = write_session(root.path(), &m3, &samples, &steps, &dummy);

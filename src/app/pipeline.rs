@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::analysis::{Analysis, AnalysisConfig, Engine, FrameReport, SourceMeta, analyze_samples};
+use crate::analysis::{Analysis, AnalysisConfig, Coverage, Engine, FrameReport, analyze_samples};
 use crate::camera::{CameraRequest, CameraSource};
 use crate::frame::{Frame, FrameSource, SourceInfo};
 use crate::motion::MotionSample;
@@ -437,8 +437,6 @@ struct Recorder {
     /// Pipeline time of the recording's t = 0.
     t0: f64,
     samples: Vec<MotionSample>,
-    source: SourceMeta,
-    face_frames: u64,
     video: Option<VideoWriter>,
 }
 
@@ -446,9 +444,6 @@ impl Recorder {
     fn append(&mut self, sample: &MotionSample) -> Result<()> {
         let mut s = *sample;
         s.t -= self.t0;
-        if s.valid {
-            self.face_frames += 1;
-        }
         self.writer.append(&s)?;
         self.samples.push(s);
         Ok(())
@@ -456,19 +451,13 @@ impl Recorder {
 
     fn close(mut self, config: &AnalysisConfig) -> Result<PathBuf> {
         let video = self.video.take().map(|v| v.finish());
-        let analysis = (self.samples.len() >= 2).then(|| {
-            let first = self.samples[0].t;
-            let last = self.samples[self.samples.len() - 1].t;
-            let mut source = self.source.clone();
-            source.frames = self.samples.len() as u64;
-            source.duration_s = last - first + 1.0 / source.fps.max(1.0);
-            analyze_samples(
-                &self.samples,
-                source,
-                self.face_frames as f64 / self.samples.len() as f64,
-                config,
-            )
-        });
+        // The same rule as `analyze`: a recording too short or without a
+        // face is kept, without an analysis.
+        let info = self.writer.meta().source_info();
+        let analysis = Coverage::of(&self.samples)
+            .check_analysable(&info.name, info.fps)
+            .is_ok()
+            .then(|| analyze_samples(&self.samples, &info, config));
         let dir = self.writer.close(analysis.as_ref())?;
         match video {
             Some(Err(e)) => Err(e.context("the session is saved, but not its video")),
@@ -626,8 +615,6 @@ impl AnalysisWorker {
                             writer,
                             t0: self.last_t,
                             samples: Vec::new(),
-                            source: SourceMeta::from_info(&info, 0, 0.0),
-                            face_frames: 0,
                             video,
                         });
                         Recording::On {
@@ -725,7 +712,7 @@ impl AnalysisWorker {
                 f.rgb.resize(f.width * f.height * 3, 0);
                 let _ = self.pool.send(f);
             }
-            live.face_visible_fraction = engine.face_visible_fraction();
+            live.face_visible_fraction = engine.coverage().face_visible_fraction();
         }
         if analyse {
             self.analyse(engine);
@@ -751,25 +738,19 @@ impl AnalysisWorker {
     fn analyse(&mut self, engine: &Engine) {
         self.last_analysis = Instant::now();
         let samples = engine.samples();
-        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        let Some(last) = samples.last() else {
             return;
         };
         let from = samples.partition_point(|s| s.t < last.t - LIVE_ANALYSIS_SPAN_S);
         let samples = &samples[from..];
-        let first_t = samples.first().map(|s| s.t).unwrap_or(first.t);
         let info = lock(&self.shared.live).info.clone().unwrap_or_default();
-        let fps = if info.fps > 0.0 { info.fps } else { 30.0 };
-        let duration = last.t - first_t + 1.0 / fps;
-        if duration < 2.0 {
+        if Coverage::of(samples)
+            .check_analysable(&info.name, info.fps)
+            .is_err()
+        {
             return;
         }
-        let source = SourceMeta::from_info(&info, samples.len() as u64, duration);
-        let analysis = analyze_samples(
-            samples,
-            source,
-            engine.face_visible_fraction(),
-            &self.config,
-        );
+        let analysis = analyze_samples(samples, &info, &self.config);
         let mut live = lock(&self.shared.live);
         live.analysis = Some(Arc::new(analysis));
         live.analysis_version += 1;
