@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_events};
 use crate::face::{EyeLandmarker, FaceTracker};
+use crate::figures::{self, COLUMNS, SideFigures, side_figures};
 use crate::frame::{Frame, FrameSource, SourceInfo};
 use crate::motion::{MotionAnalyzer, MotionSample};
 use crate::regions::{Region, RegionLayout, RestShape, Side, Similarity, side_indices};
@@ -680,6 +681,10 @@ pub struct Summary {
     pub blinks_per_min: f64,
     pub regions: PerSide<Vec<Region>>,
     pub synkinesis: PerSide<bool>,
+    /// The figures of each column ([`COLUMNS`]); absent in analyses saved
+    /// before they existed (see [`Analysis::figures`]).
+    #[serde(default)]
+    pub sides: Vec<SideFigures>,
 }
 
 /// One spectral window.
@@ -990,50 +995,15 @@ pub fn summarise(events: &[Event], duration_s: f64) -> Summary {
     } else {
         Laterality::Right
     };
-    let affected: Vec<EventSide> = match laterality {
-        Laterality::Left => vec![EventSide::Left],
-        Laterality::Right => vec![EventSide::Right],
-        Laterality::Bilateral => vec![EventSide::Left, EventSide::Right, EventSide::Bilateral],
-        Laterality::None => vec![],
-    };
-    let mut freqs: Vec<f32> = events
+    let affected = affected_sides(laterality);
+    let freqs: Vec<f64> = events
         .iter()
         .filter(|e| e.is_spasm() && affected.contains(&e.side))
-        .filter_map(|e| e.freq_hz.map(|f| f as f32))
+        .filter_map(|e| e.freq_hz)
         .collect();
-    let dominant_freq_hz = if freqs.is_empty() {
-        None
-    } else {
-        Some(crate::spectral::median(&freqs.clone(), &mut freqs) as f64)
-    };
-    let regions_of = |side: Side| -> Vec<Region> {
-        let evs: Vec<&Event> = events
-            .iter()
-            .filter(|e| e.is_spasm() && e.side == EventSide::from_side(side))
-            .collect();
-        Region::ALL
-            .into_iter()
-            .filter(|r| {
-                let n = evs.iter().filter(|e| e.regions.contains(r)).count();
-                n > 0 && n * 4 >= evs.len()
-            })
-            .collect()
-    };
-    // Synkinesis: eye and mouth corner contracting together in at least
-    // half of a side's events.
-    let synkinesis_of = |side: Side| -> bool {
-        let evs: Vec<&Event> = events
-            .iter()
-            .filter(|e| e.is_spasm() && e.side == EventSide::from_side(side))
-            .collect();
-        let together = evs
-            .iter()
-            .filter(|e| {
-                e.regions.iter().any(|r| r.is_eye()) && e.regions.contains(&Region::MouthCorner)
-            })
-            .count();
-        !evs.is_empty() && together * 2 >= evs.len()
-    };
+    let dominant_freq_hz = figures::median(&freqs);
+    let sides = COLUMNS.map(|c| side_figures(events, duration_s, c));
+    let [left, right, _] = &sides;
     Summary {
         laterality,
         dominant_freq_hz,
@@ -1044,13 +1014,39 @@ pub fn summarise(events: &[Event], duration_s: f64) -> Summary {
         },
         blinks_per_min: blinks as f64 / minutes,
         regions: PerSide {
-            left: regions_of(Side::Left),
-            right: regions_of(Side::Right),
+            left: left.regions.clone(),
+            right: right.regions.clone(),
         },
         synkinesis: PerSide {
-            left: synkinesis_of(Side::Left),
-            right: synkinesis_of(Side::Right),
+            left: left.synkinesis(),
+            right: right.synkinesis(),
         },
+        sides: sides.to_vec(),
+    }
+}
+
+/// The columns whose events make up a laterality: the one side, or all
+/// three for bilateral spasm.
+pub fn affected_sides(laterality: Laterality) -> Vec<EventSide> {
+    match laterality {
+        Laterality::None => vec![],
+        Laterality::Left => vec![EventSide::Left],
+        Laterality::Right => vec![EventSide::Right],
+        Laterality::Bilateral => COLUMNS.to_vec(),
+    }
+}
+
+impl Analysis {
+    /// The figures of one column, as the summary holds them (an analysis
+    /// saved before the summary held them gets them from its events by
+    /// the same rule).
+    pub fn figures(&self, side: EventSide) -> SideFigures {
+        self.summary
+            .sides
+            .iter()
+            .find(|f| f.side == side)
+            .cloned()
+            .unwrap_or_else(|| side_figures(&self.events, self.source.duration_s, side))
     }
 }
 
@@ -1125,6 +1121,66 @@ mod tests {
             amplitude: 0.5,
             closure: None,
         }
+    }
+
+    #[test]
+    fn summary_and_report_read_the_same_figures() {
+        let events = vec![
+            ev(
+                1.0,
+                2.0,
+                EventSide::Left,
+                EventKind::Clonic,
+                &[Region::LowerLid, Region::MouthCorner],
+                Some(5.0),
+            ),
+            ev(
+                4.0,
+                6.0,
+                EventSide::Left,
+                EventKind::Tonic,
+                &[Region::UpperLid, Region::Cheek],
+                None,
+            ),
+            ev(
+                9.0,
+                9.4,
+                EventSide::Right,
+                EventKind::Clonic,
+                &[Region::UpperLid],
+                Some(4.0),
+            ),
+        ];
+        let summary = summarise(&events, 60.0);
+        for (side, col) in [
+            (Side::Left, EventSide::Left),
+            (Side::Right, EventSide::Right),
+        ] {
+            let f = side_figures(&events, 60.0, col);
+            assert_eq!(summary.regions.get(side), &f.regions);
+            assert_eq!(*summary.synkinesis.get(side), f.synkinesis());
+        }
+        assert_eq!(summary.sides.len(), 3);
+        // An analysis saved before the summary held the figures gets the
+        // same ones from its events.
+        let info = SourceInfo {
+            name: "x".into(),
+            fps: 30.0,
+            ..SourceInfo::default()
+        };
+        let samples: Vec<MotionSample> = (0..1800)
+            .map(|i| MotionSample {
+                face: true,
+                ..MotionSample::empty(i as f64 / 30.0)
+            })
+            .collect();
+        let mut a = analyze_samples(&samples, &info, &AnalysisConfig::default());
+        a.events = events.clone();
+        a.summary = summarise(&events, a.source.duration_s);
+        let stored = a.figures(EventSide::Left);
+        a.summary.sides.clear();
+        assert_eq!(a.figures(EventSide::Left), stored);
+        assert_eq!(stored, side_figures(&events, 60.0, EventSide::Left));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod camera;
 pub mod events;
 pub mod export;
 pub mod face;
+pub mod figures;
 pub mod frame;
 pub mod motion;
 pub mod regions;
