@@ -74,6 +74,10 @@ enum Command {
         /// Open this video file instead of a camera.
         #[arg(long, conflicts_with = "demo")]
         file: Option<PathBuf>,
+        /// Analyse the --file at full speed, every frame (as `analyze`
+        /// does), instead of playing it at its own pace.
+        #[arg(long, requires = "file")]
+        full_speed: bool,
         /// Show the preview un-mirrored (data are always in patient sides).
         #[arg(long)]
         no_mirror: bool,
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::App {
         demo: false,
         file: None,
+        full_speed: false,
         no_mirror: false,
         quit_after: None,
     });
@@ -123,11 +128,13 @@ fn main() -> ExitCode {
         Command::App {
             demo,
             file,
+            full_speed,
             no_mirror,
             quit_after,
         } => {
             let source = match (demo, file) {
                 (true, _) => Some(SourceChoice::Demo),
+                (false, Some(path)) if full_speed => Some(SourceChoice::AnalyseFile(path)),
                 (false, Some(path)) => Some(SourceChoice::File(path)),
                 (false, None) => None,
             };

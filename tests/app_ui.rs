@@ -217,3 +217,35 @@ fn a_missing_file_is_a_message_in_the_window() {
     // The window still has its panels and records nothing.
     assert!(has_label(&harness, "Traces") && has_label(&harness, "Session library"));
 }
+
+#[test]
+fn analyse_now_takes_every_frame_of_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/demo_left_hfs.mp4");
+    let options = AppOptions {
+        source: Some(SourceChoice::File(dir.path().join("not-yet.mp4"))),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..AppOptions::default()
+    };
+    let app = TwitchApp::new(options, None);
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(|ui, app: &mut TwitchApp| app.show(ui), app);
+    harness.step();
+    let field = harness.get_by_label("Video file:");
+    field.focus();
+    field.type_text(demo);
+    harness.step();
+    harness.get_by_label("Analyse now").click();
+    let ended = step_until(&mut harness, Duration::from_secs(300), |app| {
+        *app.status() == Status::Ended
+    });
+    assert!(ended, "status {:?}", harness.state().status());
+    harness.step();
+    let app = harness.state();
+    let analysis = app.live.analysis.clone().expect("the file's analysis");
+    let stats = app.stats();
+    assert_eq!(stats.dropped, 0, "{stats:?}");
+    assert_eq!(stats.analysed, analysis.source.frames, "{stats:?}");
+    assert_eq!(analysis.summary.laterality.name(), "left");
+}

@@ -1,8 +1,11 @@
 //! Capture → analysis → UI.
 //!
-//! The capture thread reads frames from the source (pacing files in real
-//! time by their timestamps) into a small bounded queue; when analysis falls
-//! behind, the oldest queued frame is dropped and counted. The analysis
+//! The capture thread reads frames from the source into a small bounded
+//! queue. A camera, and a file played at real-time pace, must keep up: when
+//! analysis falls behind, the oldest queued frame is dropped (counted, and
+//! its buffer reused). A file analysed "now" ([`SourceChoice::AnalyseFile`])
+//! is read as fast as the analysis takes it, every frame, so its results
+//! are those of `twitchscope analyze`. The analysis
 //! thread runs the [`Engine`] on every frame it gets, re-runs
 //! [`analyze_samples`] about once a second, records the session when asked,
 //! and publishes samples, the newest frame with its pose, and the analysis to
@@ -48,7 +51,11 @@ pub const LIVE_ANALYSIS_SPAN_S: f64 = 300.0;
 #[derive(Clone, Debug, PartialEq)]
 pub enum SourceChoice {
     Camera(CameraRequest),
+    /// A video file played at real-time pace, as a camera would deliver it.
     File(PathBuf),
+    /// A video file analysed at full speed: every frame, as fast as the
+    /// machine allows.
+    AnalyseFile(PathBuf),
     /// The embedded demo recording, looped.
     Demo,
 }
@@ -57,7 +64,7 @@ impl SourceChoice {
     pub fn label(&self) -> String {
         match self {
             SourceChoice::Camera(r) => format!("camera {}", r.index),
-            SourceChoice::File(p) => p.display().to_string(),
+            SourceChoice::File(p) | SourceChoice::AnalyseFile(p) => p.display().to_string(),
             SourceChoice::Demo => "demo sample".into(),
         }
     }
@@ -143,14 +150,30 @@ impl FrameSource for LoopingSource {
     }
 }
 
-fn open_source(choice: &SourceChoice) -> Result<(Box<dyn FrameSource>, bool)> {
+/// How the capture thread feeds the analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pace {
+    /// As the source delivers (a camera); the oldest frame is dropped when
+    /// the analysis is behind.
+    Live,
+    /// At the frames' own timestamps (a file shown as if live); dropping as
+    /// `Live`.
+    RealTime,
+    /// Every frame, as fast as the analysis takes them.
+    FullSpeed,
+}
+
+fn open_source(choice: &SourceChoice) -> Result<(Box<dyn FrameSource>, Pace)> {
     Ok(match choice {
-        SourceChoice::Camera(req) => (Box::new(CameraSource::open(req)?), false),
-        SourceChoice::File(path) => (Box::new(VideoFileSource::open(path)?), true),
+        SourceChoice::Camera(req) => (Box::new(CameraSource::open(req)?), Pace::Live),
+        SourceChoice::File(path) => (Box::new(VideoFileSource::open(path)?), Pace::RealTime),
+        SourceChoice::AnalyseFile(path) => {
+            (Box::new(VideoFileSource::open(path)?), Pace::FullSpeed)
+        }
         SourceChoice::Demo => {
             let mut demo = LoopingSource::open(&demo_video_path()?)?;
             demo.info.name = DEMO_NAME.into();
-            (Box::new(demo), true)
+            (Box::new(demo), Pace::RealTime)
         }
     })
 }
@@ -252,7 +275,10 @@ struct FrameQueue {
 struct Shared {
     stop: AtomicBool,
     queue: Mutex<FrameQueue>,
+    /// A frame was queued (or the queue closed).
     ready: Condvar,
+    /// A frame was taken from the queue.
+    space: Condvar,
     live: Mutex<LiveState>,
     counters: Counters,
     repaint: Option<egui::Context>,
@@ -300,6 +326,7 @@ impl Pipeline {
             stop: AtomicBool::new(false),
             queue: Mutex::new(FrameQueue::default()),
             ready: Condvar::new(),
+            space: Condvar::new(),
             live: Mutex::new(LiveState::default()),
             counters: Counters::default(),
             repaint,
@@ -360,6 +387,7 @@ impl Pipeline {
     fn shutdown(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         self.shared.ready.notify_all();
+        self.shared.space.notify_all();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -384,7 +412,7 @@ fn capture_thread(choice: SourceChoice, shared: Arc<Shared>, pool: Receiver<Fram
         lock(&shared.queue).closed = true;
         shared.ready.notify_all();
     };
-    let (mut source, paced) = match open_source(&choice) {
+    let (mut source, pace) = match open_source(&choice) {
         Ok(s) => s,
         Err(e) => {
             fail(&shared, format!("{e:#}"));
@@ -396,8 +424,13 @@ fn capture_thread(choice: SourceChoice, shared: Arc<Shared>, pool: Receiver<Fram
     // Real-time pacing of files: media time t plays at wall time
     // `clock + (t - t0)`.
     let mut clock: Option<(Instant, f64)> = None;
+    // A dropped frame's buffer, reused for the next one.
+    let mut spare: Option<Frame> = None;
     while !shared.stop.load(Ordering::Relaxed) {
-        let mut frame = pool.try_recv().unwrap_or_default();
+        let mut frame = spare
+            .take()
+            .or_else(|| pool.try_recv().ok())
+            .unwrap_or_default();
         match source.next_frame(&mut frame) {
             Ok(true) => {}
             Ok(false) => break,
@@ -406,7 +439,7 @@ fn capture_thread(choice: SourceChoice, shared: Arc<Shared>, pool: Receiver<Fram
                 break;
             }
         }
-        if paced {
+        if pace == Pace::RealTime {
             let t = frame.timestamp_s;
             let (start, t0) = *clock.get_or_insert((Instant::now(), t));
             let due = start + Duration::from_secs_f64((t - t0).max(0.0));
@@ -420,8 +453,16 @@ fn capture_thread(choice: SourceChoice, shared: Arc<Shared>, pool: Receiver<Fram
         }
         shared.counters.captured.fetch_add(1, Ordering::Relaxed);
         let mut q = lock(&shared.queue);
-        if q.frames.len() >= QUEUE_FRAMES {
-            q.frames.pop_front();
+        if pace == Pace::FullSpeed {
+            while q.frames.len() >= QUEUE_FRAMES && !shared.stop.load(Ordering::Relaxed) {
+                q = shared
+                    .space
+                    .wait_timeout(q, Duration::from_millis(50))
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+        } else if q.frames.len() >= QUEUE_FRAMES {
+            spare = q.frames.pop_front();
             shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
         q.frames.push_back(frame);
@@ -474,6 +515,9 @@ struct AnalysisWorker {
     held: VecDeque<Frame>,
     ready: Vec<FrameReport>,
     recorder: Option<Recorder>,
+    /// A recording asked for before the source was open: it starts with
+    /// the source's first frame.
+    deferred_start: Option<Command>,
     last_t: f64,
     last_analysis: Instant,
     last_repaint: Instant,
@@ -500,6 +544,7 @@ fn analysis_thread(
         held: VecDeque::new(),
         ready: Vec::new(),
         recorder: None,
+        deferred_start: None,
         last_t: 0.0,
         last_analysis: Instant::now(),
         last_repaint: Instant::now(),
@@ -522,7 +567,10 @@ fn analysis_thread(
                     .unwrap_or_else(|e| e.into_inner().0);
             }
             match q.frames.pop_front() {
-                Some(f) => Some(f),
+                Some(f) => {
+                    shared.space.notify_one();
+                    Some(f)
+                }
                 None if q.closed => {
                     ended = true;
                     None
@@ -534,6 +582,9 @@ fn analysis_thread(
             break;
         }
         let Some(frame) = frame else { continue };
+        if let Some(cmd) = w.deferred_start.take() {
+            w.command(cmd);
+        }
         w.ready.clear();
         if let Err(e) = engine.push_frame(&frame, &mut w.ready) {
             fail(&shared, format!("analysis failed: {e:#}"));
@@ -576,6 +627,9 @@ fn analysis_thread(
 impl AnalysisWorker {
     fn command(&mut self, cmd: Command) {
         match cmd {
+            Command::StartRecording { .. } if lock(&self.shared.live).info.is_none() => {
+                self.deferred_start = Some(cmd);
+            }
             Command::StartRecording {
                 root,
                 protocol,
@@ -645,7 +699,10 @@ impl AnalysisWorker {
                     .new_steps
                     .push(StepMark { t, step, phase });
             }
-            Command::StopRecording => self.stop_recording(),
+            Command::StopRecording => {
+                self.deferred_start = None;
+                self.stop_recording();
+            }
         }
     }
 

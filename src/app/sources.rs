@@ -133,10 +133,28 @@ impl SourcePanel {
                 )
                 .labelled_by(label.id);
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.button("Open file").clicked() || enter {
+            if ui
+                .button("Open file")
+                .on_hover_text("Play the video at its own pace, as a camera would show it")
+                .clicked()
+                || enter
+            {
                 let p = self.path_text.trim();
                 if !p.is_empty() {
                     chosen = Some(SourceChoice::File(PathBuf::from(p)));
+                }
+            }
+            if ui
+                .button("Analyse now")
+                .on_hover_text(
+                    "Analyse every frame of the video as fast as this computer can \
+                     (the same results as `twitchscope analyze`)",
+                )
+                .clicked()
+            {
+                let p = self.path_text.trim();
+                if !p.is_empty() {
+                    chosen = Some(SourceChoice::AnalyseFile(PathBuf::from(p)));
                 }
             }
             ui.separator();
