@@ -5,11 +5,13 @@
 //! analysis falls behind, the oldest queued frame is dropped (counted, and
 //! its buffer reused). A file analysed "now" ([`SourceChoice::AnalyseFile`])
 //! is read as fast as the analysis takes it, every frame, so its results
-//! are those of `twitchscope analyze`. The analysis
-//! thread runs the [`Engine`] on every frame it gets, re-runs
-//! [`analyze_samples`] about once a second, records the session when asked,
-//! and publishes samples, the newest frame with its pose, and the analysis to
-//! [`LiveState`], which the UI drains every repaint. Frame buffers circulate
+//! are those of `twitchscope analyze`. The analysis thread runs the
+//! [`Engine`] on every frame it gets, records the session when asked, and
+//! publishes samples and the newest frame with its pose to [`LiveState`],
+//! which the UI drains every repaint. A third thread re-runs
+//! [`analyze_samples`] (the offline analysis itself) on the recent samples
+//! about once a second and publishes its events, so the frame thread never
+//! waits for it. Frame buffers circulate
 //! capture → queue → analysis → back to capture, so the steady state
 //! allocates no frames.
 
@@ -28,17 +30,9 @@ use crate::camera::{CameraRequest, CameraSource};
 use crate::frame::{Frame, FrameSource, SourceInfo};
 use crate::motion::MotionSample;
 use crate::regions::{RegionLayout, Similarity};
+use crate::sample::{DEMO_NAME, demo_video_path};
 use crate::session::{SessionMeta, SessionWriter, StepMark, StepPhase};
 use crate::source::VideoFileSource;
-
-/// The demo recording: a phantom face with left hemifacial spasm.
-pub const DEMO_VIDEO: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/samples/demo_left_hfs.mp4"
-));
-
-/// The demo's source name in sessions and on screen.
-pub const DEMO_NAME: &str = "demo sample (demo_left_hfs.mp4)";
 
 /// Frames the capture → analysis queue holds before the oldest is dropped.
 pub const QUEUE_FRAMES: usize = 8;
@@ -68,26 +62,6 @@ impl SourceChoice {
             SourceChoice::Demo => "demo sample".into(),
         }
     }
-}
-
-/// Writes the embedded demo video to the temp folder (once) and returns its path.
-pub fn demo_video_path() -> Result<PathBuf> {
-    let path = std::env::temp_dir().join(format!(
-        "twitchscope-demo-{}-{}.mp4",
-        env!("CARGO_PKG_VERSION"),
-        DEMO_VIDEO.len()
-    ));
-    let up_to_date = std::fs::metadata(&path)
-        .map(|m| m.len() == DEMO_VIDEO.len() as u64)
-        .unwrap_or(false);
-    if !up_to_date {
-        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-        std::fs::write(&tmp, DEMO_VIDEO)
-            .with_context(|| format!("writing the demo video to {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path)
-            .with_context(|| format!("writing the demo video to {}", path.display()))?;
-    }
-    Ok(path)
 }
 
 /// Pause between two passes of a looped video, seconds.
@@ -519,7 +493,9 @@ struct AnalysisWorker {
     /// the source's first frame.
     deferred_start: Option<Command>,
     last_t: f64,
-    last_analysis: Instant,
+    /// Re-analyses the recent samples off this thread.
+    live_analysis: LiveAnalysis,
+    last_flush: Instant,
     last_repaint: Instant,
 }
 
@@ -538,7 +514,7 @@ fn analysis_thread(
         }
     };
     let mut w = AnalysisWorker {
-        config,
+        config: config.clone(),
         shared: shared.clone(),
         pool,
         held: VecDeque::new(),
@@ -546,7 +522,8 @@ fn analysis_thread(
         recorder: None,
         deferred_start: None,
         last_t: 0.0,
-        last_analysis: Instant::now(),
+        live_analysis: LiveAnalysis::start(config.clone(), shared.clone()),
+        last_flush: Instant::now(),
         last_repaint: Instant::now(),
     };
     let mut ended = false;
@@ -605,7 +582,9 @@ fn analysis_thread(
     if engine.finish(&mut w.ready).is_ok() {
         w.publish(&engine);
     }
-    w.analyse(&engine);
+    // The final analysis is published before the end is announced.
+    let live_analysis = std::mem::replace(&mut w.live_analysis, LiveAnalysis::idle());
+    live_analysis.finish();
     if ended {
         let mut live = lock(&shared.live);
         if live.status == Status::Running || live.status == Status::Starting {
@@ -745,7 +724,10 @@ impl AnalysisWorker {
                 }
             }
         }
-        let analyse = self.last_analysis.elapsed().as_secs_f64() >= ANALYSIS_PERIOD_S;
+        for r in &self.ready {
+            self.live_analysis.push(r.sample);
+        }
+        let flush = self.last_flush.elapsed().as_secs_f64() >= ANALYSIS_PERIOD_S;
         {
             let mut live = lock(&self.shared.live);
             if live.status == Status::Starting {
@@ -771,8 +753,8 @@ impl AnalysisWorker {
             }
             live.face_visible_fraction = engine.coverage().face_visible_fraction();
         }
-        if analyse {
-            self.analyse(engine);
+        if flush {
+            self.last_flush = Instant::now();
             if let Some(rec) = &mut self.recorder
                 && let Err(e) = rec.writer.flush()
             {
@@ -790,28 +772,127 @@ impl AnalysisWorker {
             }
         }
     }
+}
 
-    /// Re-runs the offline analysis on the recent samples and publishes it.
-    fn analyse(&mut self, engine: &Engine) {
-        self.last_analysis = Instant::now();
-        let samples = engine.samples();
-        let Some(last) = samples.last() else {
-            return;
-        };
-        let from = samples.partition_point(|s| s.t < last.t - LIVE_ANALYSIS_SPAN_S);
-        let samples = &samples[from..];
-        let info = lock(&self.shared.live).info.clone().unwrap_or_default();
-        if Coverage::of(samples)
-            .check_analysable(&info.name, info.fps)
-            .is_err()
+/// The live view's analysis: the same [`analyze_samples`] as `analyze`,
+/// re-run about once a second over the recent samples on a thread of its
+/// own, so the frame thread never waits for it.
+struct LiveAnalysis {
+    samples: Option<Sender<MotionSample>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LiveAnalysis {
+    fn start(config: AnalysisConfig, shared: Arc<Shared>) -> LiveAnalysis {
+        let (tx, rx) = channel();
+        match std::thread::Builder::new()
+            .name("live analysis".into())
+            .spawn(move || live_analysis_thread(config, shared, rx))
         {
+            Ok(thread) => LiveAnalysis {
+                samples: Some(tx),
+                thread: Some(thread),
+            },
+            // Without the thread the live view shows no events; the
+            // recording and its analysis are unaffected.
+            Err(_) => LiveAnalysis::idle(),
+        }
+    }
+
+    fn idle() -> LiveAnalysis {
+        LiveAnalysis {
+            samples: None,
+            thread: None,
+        }
+    }
+
+    fn push(&self, sample: MotionSample) {
+        if let Some(tx) = &self.samples {
+            let _ = tx.send(sample);
+        }
+    }
+
+    /// Runs the last analysis over everything sent and waits for it.
+    fn finish(mut self) {
+        self.samples = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for LiveAnalysis {
+    fn drop(&mut self) {
+        self.samples = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn live_analysis_thread(config: AnalysisConfig, shared: Arc<Shared>, rx: Receiver<MotionSample>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let period = Duration::from_secs_f64(ANALYSIS_PERIOD_S);
+    let mut samples: VecDeque<MotionSample> = VecDeque::new();
+    let mut last_run = Instant::now();
+    let mut fresh = false;
+    loop {
+        let wait = period.saturating_sub(last_run.elapsed());
+        match rx.recv_timeout(wait) {
+            Ok(s) => {
+                samples.push_back(s);
+                fresh = true;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if last_run.elapsed() < period {
+            continue;
+        }
+        if shared.stop.load(Ordering::Relaxed) {
             return;
         }
-        let analysis = analyze_samples(samples, &info, &self.config);
-        let mut live = lock(&self.shared.live);
-        live.analysis = Some(Arc::new(analysis));
-        live.analysis_version += 1;
+        if fresh {
+            publish_live_analysis(&mut samples, &config, &shared);
+            fresh = false;
+        }
+        last_run = Instant::now();
     }
+    // The source ended: one last analysis of everything (unless the
+    // pipeline is being stopped).
+    if fresh && !shared.stop.load(Ordering::Relaxed) {
+        publish_live_analysis(&mut samples, &config, &shared);
+    }
+}
+
+/// Analyses the last [`LIVE_ANALYSIS_SPAN_S`] of `samples` (dropping older
+/// ones) and publishes the result.
+fn publish_live_analysis(
+    samples: &mut VecDeque<MotionSample>,
+    config: &AnalysisConfig,
+    shared: &Shared,
+) {
+    let Some(last_t) = samples.back().map(|s| s.t) else {
+        return;
+    };
+    while samples
+        .front()
+        .is_some_and(|s| s.t < last_t - LIVE_ANALYSIS_SPAN_S)
+    {
+        samples.pop_front();
+    }
+    let info = lock(&shared.live).info.clone().unwrap_or_default();
+    let recent = samples.make_contiguous();
+    if Coverage::of(recent)
+        .check_analysable(&info.name, info.fps)
+        .is_err()
+    {
+        return;
+    }
+    let analysis = analyze_samples(recent, &info, config);
+    let mut live = lock(&shared.live);
+    live.analysis = Some(Arc::new(analysis));
+    live.analysis_version += 1;
 }
 
 fn quality(
