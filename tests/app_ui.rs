@@ -137,7 +137,15 @@ fn every_panel_is_shown_and_a_recording_replays() {
 
     // The library lists it; replay shows it in the same views.
     harness.get_by_label("Replay").click();
-    harness.step();
+    // The session is read and analysed off the UI thread.
+    let opened = step_until(&mut harness, Duration::from_secs(30), |app| {
+        app.replay.is_some()
+    });
+    assert!(
+        opened,
+        "the replay never opened: {:?}",
+        harness.state().error
+    );
     harness.step();
     let replay = harness.state().replay.as_ref().expect("a replay store");
     assert!(replay.is_replay());

@@ -121,6 +121,11 @@ pub struct TwitchApp {
     spectro: spectrogram::SpectrogramPanel,
     live_analysis_version: u64,
     frame_info: video::FrameInfo,
+    /// The newest frame taken from the pipeline, and its version.
+    shown_frame: pipeline::DisplayFrame,
+    shown_frame_version: u64,
+    /// A replay being loaded off the UI thread.
+    replay_job: Option<std::sync::mpsc::Receiver<Result<Store, String>>>,
     sources: sources::SourcePanel,
     pub wizard: wizard::Wizard,
     library: library::LibraryPanel,
@@ -155,6 +160,9 @@ impl TwitchApp {
             spectro: spectrogram::SpectrogramPanel::default(),
             live_analysis_version: 0,
             frame_info: video::FrameInfo::default(),
+            shown_frame: pipeline::DisplayFrame::default(),
+            shown_frame_version: 0,
+            replay_job: None,
             sources: sources::SourcePanel::default(),
             wizard: wizard::Wizard::default(),
             library: library::LibraryPanel::default(),
@@ -203,6 +211,8 @@ impl TwitchApp {
         }
         self.apply_recording_stop();
         self.live = Store::live();
+        self.shown_frame_version = 0;
+        self.live_analysis_version = 0;
         self.status = Status::Starting;
         self.layout = None;
         self.quality = FaceQuality::default();
@@ -263,14 +273,17 @@ impl TwitchApp {
             self.live.analysis = live.analysis.clone();
             self.live_analysis_version = live.analysis_version;
         }
-        self.video
-            .update_texture(ctx, &live.frame, live.frame_version);
-        self.frame_info = video::FrameInfo::of(&live.frame);
+        // The newest frame is swapped out (its buffer for the one shown
+        // before), so the texture is built after the lock is released.
+        let new_frame = live.frame_version != self.shown_frame_version;
+        if new_frame {
+            std::mem::swap(&mut self.shown_frame, &mut live.frame);
+            self.shown_frame_version = live.frame_version;
+        }
+        let mut saved = false;
         self.status = live.status.clone();
         if live.recording != self.recording {
-            if let Recording::Saved(_) = &live.recording {
-                self.library.refresh(&self.data_dir);
-            }
+            saved = matches!(live.recording, Recording::Saved(_));
             if let Recording::Failed(msg) = &live.recording {
                 self.error = Some(msg.clone());
                 self.wizard.phase = wizard::Phase::Idle;
@@ -283,6 +296,14 @@ impl TwitchApp {
         self.quality = live.quality;
         self.face_fraction = live.face_visible_fraction;
         drop(live);
+        if new_frame {
+            self.video
+                .update_texture(ctx, &self.shown_frame, self.shown_frame_version);
+            self.frame_info = video::FrameInfo::of(&self.shown_frame);
+        }
+        if saved {
+            self.library.refresh(&self.data_dir);
+        }
         // A source that ended or failed has closed its recording.
         if matches!(self.status, Status::Ended | Status::Failed(_)) && self.wizard.is_recording() {
             self.wizard.phase = wizard::Phase::Idle;
@@ -322,20 +343,62 @@ impl TwitchApp {
         }
     }
 
+    /// Reads and re-analyses a recorded session on a thread of its own (a
+    /// long session takes a while); [`Self::poll_replay`] shows it when ready.
     fn open_replay(&mut self, dir: PathBuf) {
-        match read_session(&dir) {
-            Ok(session) => {
-                if session.samples.is_empty() {
-                    self.error = Some(format!("{}: the session has no samples", dir.display()));
-                    return;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let config = self.options.analysis.clone();
+        let ctx = self.ctx.clone();
+        let job_dir = dir.clone();
+        let spawned = std::thread::Builder::new()
+            .name("replay".into())
+            .spawn(move || {
+                let result = match read_session(&job_dir) {
+                    Ok(session) if session.samples.is_empty() => {
+                        Err(format!("{}: the session has no samples", job_dir.display()))
+                    }
+                    Ok(session) => {
+                        let analysis = session.analyze(&config);
+                        Ok(Store::replay(&session, analysis))
+                    }
+                    Err(e) => Err(format!("cannot open the session: {e:#}")),
+                };
+                let _ = tx.send(result);
+                if let Some(ctx) = ctx {
+                    ctx.request_repaint();
                 }
-                let analysis = session.analyze(&self.options.analysis);
-                self.replay = Some(Store::replay(&session, analysis));
+            });
+        match spawned {
+            Ok(_) => self.replay_job = Some(rx),
+            Err(e) => self.error = Some(format!("cannot open the session: {e}")),
+        }
+    }
+
+    /// Shows a replay whose loading has finished.
+    fn poll_replay(&mut self) {
+        let Some(rx) = &self.replay_job else { return };
+        match rx.try_recv() {
+            Ok(Ok(store)) => {
+                self.replay = Some(store);
                 self.library.playing = false;
                 self.error = None;
+                self.replay_job = None;
             }
-            Err(e) => self.error = Some(format!("cannot open the session: {e:#}")),
+            Ok(Err(msg)) => {
+                self.error = Some(msg);
+                self.replay_job = None;
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.error = Some("opening the session failed".into());
+                self.replay_job = None;
+            }
         }
+    }
+
+    /// A replay is being loaded.
+    pub fn replay_loading(&self) -> bool {
+        self.replay_job.is_some()
     }
 
     /// Draws the whole window into `ui`.
@@ -351,6 +414,7 @@ impl TwitchApp {
             }
         }
         self.poll(&ctx);
+        self.poll_replay();
         let now = ui.input(|i| i.time);
         let dt = self
             .last_time
@@ -459,6 +523,12 @@ impl TwitchApp {
                         store::StoreMode::Replay { dir, .. } => Some(dir.clone()),
                         _ => None,
                     });
+                    if self.replay_job.is_some() {
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.label("Opening the session…");
+                        });
+                    }
                     if let Some(a) = self.library.ui(ui, &self.data_dir, replaying.as_deref()) {
                         lib_action = Some(a);
                     }
