@@ -648,6 +648,15 @@ impl Laterality {
             Laterality::Bilateral => "bilateral",
         }
     }
+
+    /// As shown to people: the patient's own side, "bilateral" or "none".
+    pub fn patient_label(self) -> &'static str {
+        match self {
+            Laterality::Left => Side::Left.patient_label(),
+            Laterality::Right => Side::Right.patient_label(),
+            other => other.name(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -135,6 +135,15 @@ pub enum EventSide {
 }
 
 impl EventSide {
+    /// As shown to people: "patient's left", "patient's right", "both sides".
+    pub fn patient_label(self) -> &'static str {
+        match self {
+            EventSide::Left => Side::Left.patient_label(),
+            EventSide::Right => Side::Right.patient_label(),
+            EventSide::Bilateral => "both sides",
+        }
+    }
+
     pub fn from_side(side: Side) -> EventSide {
         match side {
             Side::Left => EventSide::Left,

@@ -53,6 +53,15 @@ impl Side {
         }
     }
 
+    /// The side as shown to people: always the patient's own side. The one
+    /// place these words are written.
+    pub fn patient_label(self) -> &'static str {
+        match self {
+            Side::Left => "patient's left",
+            Side::Right => "patient's right",
+        }
+    }
+
     /// +1 when the side's outward direction is image +x (the patient's left
     /// is image-right in an un-mirrored frame), else -1.
     pub fn outward_x(self) -> f32 {

@@ -49,11 +49,7 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_frac
             ui.end_row();
             ui.label("Laterality");
             ui.label(big(summary
-                .map(|(s, _)| match s.laterality {
-                    crate::analysis::Laterality::Left => "patient's left".to_string(),
-                    crate::analysis::Laterality::Right => "patient's right".to_string(),
-                    other => other.name().to_string(),
-                })
+                .map(|(s, _)| s.laterality.patient_label().to_string())
                 .unwrap_or_else(na)));
             ui.end_row();
             ui.label("Analysed span");

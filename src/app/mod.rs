@@ -43,10 +43,7 @@ pub fn side_color(side: Side) -> Color32 {
 }
 
 pub fn side_label(side: Side) -> &'static str {
-    match side {
-        Side::Left => "patient's left",
-        Side::Right => "patient's right",
-    }
+    side.patient_label()
 }
 
 /// How the app starts.

@@ -89,10 +89,7 @@ fn svg(
 }
 
 fn side_word(side: Side) -> &'static str {
-    match side {
-        Side::Left => "patient's left",
-        Side::Right => "patient's right",
-    }
+    side.patient_label()
 }
 
 /// Activity (band power of each region's vertical motion) over time, one

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 use crate::analysis::Analysis;
-use crate::events::{Event, EventSide};
+use crate::events::Event;
 
 use super::EventStrip;
 
@@ -128,11 +128,7 @@ pub fn video_strips(video: &Path, a: &Analysis, video_start_s: f64) -> Result<Ve
             frame_png(video, at(times_s[1]), crop)?,
             frame_png(video, at(times_s[2]), crop)?,
         ];
-        let side = match e.side {
-            EventSide::Left => "patient's left",
-            EventSide::Right => "patient's right",
-            EventSide::Bilateral => "both sides",
-        };
+        let side = e.side.patient_label();
         out.push(EventStrip {
             label: format!(
                 "{} spasm, {side}, {:.1}–{:.1} s",
