@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod app;
 pub mod camera;
+pub mod encode;
 pub mod events;
 pub mod export;
 pub mod face;

@@ -19,14 +19,15 @@
 //! the photo (see the `base` submodule).
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+#[cfg(test)]
+use std::process::Command;
 use std::str::FromStr;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use crate::encode::Encoder;
 use crate::frame::{Frame, FrameSource, SourceInfo};
 
 mod base;
@@ -1888,93 +1889,6 @@ impl FrameSource for SyntheticSource {
         self.render_frame(self.next, frame);
         self.next += 1;
         Ok(true)
-    }
-}
-
-/// An `ffmpeg` H.264 encoder fed raw RGB frames through a pipe.
-pub(crate) struct Encoder {
-    child: std::process::Child,
-    stdin: Option<std::process::ChildStdin>,
-    write_err: Option<std::io::Error>,
-}
-
-impl Encoder {
-    /// Starts `ffmpeg` writing `out` at `rate` frames per second (a number
-    /// ffmpeg parses, e.g. `30` or `29.97`). `width` and `height` must be even
-    /// (yuv420p).
-    pub(crate) fn spawn(
-        width: usize,
-        height: usize,
-        rate: &str,
-        crf: u32,
-        out: &Path,
-    ) -> Result<Encoder> {
-        let size = format!("{width}x{height}");
-        let crf = crf.to_string();
-        let mut child = Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-y"])
-            .args([
-                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &size, "-r", rate,
-            ])
-            .args(["-i", "-"])
-            .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", &crf])
-            .args(["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
-            .arg(out)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    anyhow!(
-                        "ffmpeg not found on PATH: install ffmpeg (with libx264) to render videos"
-                    )
-                } else {
-                    anyhow!("starting ffmpeg: {e}")
-                }
-            })?;
-        let stdin = child.stdin.take();
-        Ok(Encoder {
-            child,
-            stdin,
-            write_err: None,
-        })
-    }
-
-    /// Sends one frame. `false` when ffmpeg stopped reading (the reason is
-    /// reported by [`Encoder::finish`]); stop sending then.
-    pub(crate) fn write(&mut self, rgb: &[u8]) -> bool {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return false;
-        };
-        match stdin.write_all(rgb) {
-            Ok(()) => true,
-            Err(e) => {
-                self.write_err = Some(e);
-                self.stdin = None;
-                false
-            }
-        }
-    }
-
-    /// Closes the pipe and waits for ffmpeg; its error output on failure.
-    pub(crate) fn finish(mut self) -> Result<()> {
-        drop(self.stdin.take());
-        let out = self
-            .child
-            .wait_with_output()
-            .context("waiting for ffmpeg")?;
-        if !out.status.success() || self.write_err.is_some() {
-            bail!(
-                "ffmpeg failed ({}): {}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim(),
-                self.write_err
-                    .map(|e| format!(" (pipe: {e})"))
-                    .unwrap_or_default()
-            );
-        }
-        Ok(())
     }
 }
 

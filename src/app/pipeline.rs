@@ -27,6 +27,7 @@ use anyhow::{Context, Result};
 
 use crate::analysis::{Analysis, AnalysisConfig, Coverage, Engine, FrameReport, analyze_samples};
 use crate::camera::{CameraRequest, CameraSource};
+use crate::encode::Encoder;
 use crate::frame::{Frame, FrameSource, SourceInfo};
 use crate::motion::MotionSample;
 use crate::regions::{RegionLayout, Similarity};
@@ -943,52 +944,25 @@ pub struct VideoWriter {
 
 impl VideoWriter {
     pub fn start(path: &Path, width: usize, height: usize, fps: f64) -> Result<VideoWriter> {
-        use std::io::Write;
-        use std::process::{Command as Process, Stdio};
         anyhow::ensure!(width > 0 && height > 0, "unknown frame size");
         let fps = if fps > 0.0 { fps } else { 30.0 };
-        let mut child = Process::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
-            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s"])
-            .arg(format!("{width}x{height}"))
-            .args(["-r", &format!("{fps}"), "-i", "pipe:0"])
-            .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "23"])
-            .args([
-                "-pix_fmt",
-                "yuv420p",
-                "-vf",
-                "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-            ])
-            .arg(path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting ffmpeg to save the video (is ffmpeg installed?)")?;
-        let mut stdin = child.stdin.take().context("ffmpeg stdin")?;
+        let mut encoder = Encoder::spawn(width, height, &format!("{fps}"), 23, path)
+            .context("cannot save the video")?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
         let (spare_tx, spare_rx) = channel::<Vec<u8>>();
         let thread = std::thread::Builder::new()
             .name("video".into())
             .spawn(move || -> Result<()> {
-                let mut result = Ok(());
+                let mut open = true;
                 for buf in rx {
-                    if result.is_ok() {
-                        result = stdin.write_all(&buf).context("writing to ffmpeg");
+                    // After a failed write, ffmpeg's own message comes from
+                    // `finish`; the frames still go back for reuse.
+                    if open {
+                        open = encoder.write(&buf);
                     }
                     let _ = spare_tx.send(buf);
                 }
-                drop(stdin);
-                let out = child.wait_with_output().context("waiting for ffmpeg")?;
-                result?;
-                if !out.status.success() {
-                    let msg = String::from_utf8_lossy(&out.stderr);
-                    anyhow::bail!(
-                        "ffmpeg failed: {}",
-                        msg.lines().last().unwrap_or("no message")
-                    );
-                }
-                Ok(())
+                encoder.finish()
             })
             .context("starting the video thread")?;
         Ok(VideoWriter {
