@@ -257,3 +257,50 @@ fn analyse_now_takes_every_frame_of_a_file() {
     assert_eq!(stats.analysed, analysis.source.frames, "{stats:?}");
     assert_eq!(analysis.summary.laterality.name(), "left");
 }
+
+#[test]
+fn switching_source_while_recording_keeps_the_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = AppOptions {
+        source: Some(SourceChoice::Demo),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..AppOptions::default()
+    };
+    let app = TwitchApp::new(options, None);
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(|ui, app: &mut TwitchApp| app.show(ui), app);
+    assert!(step_until(&mut harness, Duration::from_secs(15), |app| {
+        *app.status() == Status::Running
+    }));
+    harness.get_by_label("Record freely").click();
+    assert!(step_until(&mut harness, Duration::from_secs(5), |app| {
+        matches!(app.recording(), Recording::On { .. })
+    }));
+    std::thread::sleep(Duration::from_millis(4000));
+    harness.step();
+    // Another source while recording: the old pipeline closes the recording
+    // in the background and the library lists it when it is done.
+    harness.get_by_label("Demo sample").click();
+    let summary = |d: &std::path::Path| {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.path().join("summary.json").is_file())
+    };
+    let root = harness.state().data_dir().to_path_buf();
+    assert!(
+        step_until(&mut harness, Duration::from_secs(30), |_| summary(&root)),
+        "the recording was not closed"
+    );
+    assert!(step_until(&mut harness, Duration::from_secs(10), |app| {
+        *app.status() == Status::Running
+    }));
+    harness.step();
+    assert!(
+        harness.state().error.is_none(),
+        "{:?}",
+        harness.state().error
+    );
+}

@@ -121,6 +121,8 @@ pub struct TwitchApp {
     /// The newest frame taken from the pipeline, and its version.
     shown_frame: pipeline::DisplayFrame,
     shown_frame_version: u64,
+    /// Pipelines of earlier sources that are still closing.
+    retiring: Vec<Pipeline>,
     /// A replay being loaded off the UI thread.
     replay_job: Option<std::sync::mpsc::Receiver<Result<Store, String>>>,
     sources: sources::SourcePanel,
@@ -160,6 +162,7 @@ impl TwitchApp {
             shown_frame: pipeline::DisplayFrame::default(),
             shown_frame_version: 0,
             replay_job: None,
+            retiring: Vec::new(),
             sources: sources::SourcePanel::default(),
             wizard: wizard::Wizard::default(),
             library: library::LibraryPanel::default(),
@@ -203,8 +206,11 @@ impl TwitchApp {
 
     /// Switches the live source (stopping the old one, closing its recording).
     pub fn start_source(&mut self, choice: SourceChoice) {
+        // The old pipeline winds down in the background (its recording is
+        // closed and analysed there); `poll` collects it.
         if let Some(p) = self.pipeline.take() {
-            p.stop();
+            p.request_stop();
+            self.retiring.push(p);
         }
         self.apply_recording_stop();
         self.live = Store::live();
@@ -252,6 +258,25 @@ impl TwitchApp {
             }
         };
         self.start_source(choice);
+    }
+
+    /// Collects earlier pipelines that have finished closing: a recording
+    /// they saved joins the library, a failure is shown.
+    fn poll_retiring(&mut self) {
+        let mut i = 0;
+        while i < self.retiring.len() {
+            if !self.retiring[i].is_finished() {
+                i += 1;
+                continue;
+            }
+            let p = self.retiring.swap_remove(i);
+            let recording = p.live().recording.clone();
+            match recording {
+                Recording::Saved(_) => self.library.refresh(&self.data_dir),
+                Recording::Failed(msg) => self.error = Some(msg),
+                _ => {}
+            }
+        }
     }
 
     /// Takes what the pipeline published.
@@ -412,6 +437,7 @@ impl TwitchApp {
         }
         self.poll(&ctx);
         self.poll_replay();
+        self.poll_retiring();
         let now = ui.input(|i| i.time);
         let dt = self
             .last_time
@@ -614,8 +640,12 @@ impl eframe::App for TwitchApp {
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.wizard.stop();
+        // Stopping closes any recording cleanly; at exit that is waited for,
+        // so nothing recorded is lost.
         if let Some(p) = self.pipeline.take() {
-            // Stopping closes any recording cleanly.
+            p.stop();
+        }
+        for p in self.retiring.drain(..) {
             p.stop();
         }
     }

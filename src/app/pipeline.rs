@@ -359,10 +359,21 @@ impl Pipeline {
         self.shutdown();
     }
 
-    fn shutdown(&mut self) {
+    /// Asks the threads to stop without waiting: closing a recording (its
+    /// analysis, its video) can take a while. See [`Pipeline::is_finished`].
+    pub fn request_stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         self.shared.ready.notify_all();
         self.shared.space.notify_all();
+    }
+
+    /// Every thread has ended (dropping the pipeline then does not wait).
+    pub fn is_finished(&self) -> bool {
+        self.threads.iter().all(|t| t.is_finished())
+    }
+
+    fn shutdown(&mut self) {
+        self.request_stop();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
