@@ -365,6 +365,13 @@ impl SampleLayout {
 
     /// Parses one record (without its newline).
     fn parse(&self, line: &str) -> Option<MotionSample> {
+        fn flag(field: &str) -> Option<bool> {
+            match field {
+                "1" => Some(true),
+                "0" => Some(false),
+                _ => None,
+            }
+        }
         fn num(field: &str) -> Option<f32> {
             match field {
                 "" => Some(f32::NAN),
@@ -382,19 +389,11 @@ impl SampleLayout {
                     has_t = true;
                 }
                 Column::Valid => {
-                    s.valid = match field {
-                        "1" => true,
-                        "0" => false,
-                        _ => return None,
-                    };
+                    s.valid = flag(field)?;
                     has_valid = true;
                 }
                 Column::Face => {
-                    s.face = match field {
-                        "1" => true,
-                        "0" => false,
-                        _ => return None,
-                    };
+                    s.face = flag(field)?;
                     has_face = true;
                 }
                 Column::HeadSpeed => s.head_speed = num(field)?,
