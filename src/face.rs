@@ -209,13 +209,14 @@ fn sample_roi(
                 px.fill(value);
                 continue;
             }
-            let (fx, fy) = (x - 0.5, y - 0.5);
-            let (x0, y0) = (fx.floor(), fy.floor());
-            let (ax, ay) = (fx - x0, fy - y0);
-            let clamp_x = |i: f32| (i.max(0.0) as usize).min(w - 1);
-            let clamp_y = |i: f32| (i.max(0.0) as usize).min(h - 1);
-            let (xa, xb) = (clamp_x(x0), clamp_x(x0 + 1.0));
-            let (ya, yb) = (clamp_y(y0), clamp_y(y0 + 1.0));
+            let Taps {
+                xa,
+                xb,
+                ya,
+                yb,
+                ax,
+                ay,
+            } = Taps::at(x - 0.5, y - 0.5, w, h);
             let (ra, rb) = (ya * w * 3, yb * w * 3);
             for (c, o) in px.iter_mut().enumerate() {
                 let p = |i: usize| rgb[i + c] as f32;
@@ -223,6 +224,34 @@ fn sample_roi(
                 let bot = p(rb + xa * 3) + ax * (p(rb + xb * 3) - p(rb + xa * 3));
                 *o = (top + ay * (bot - top)) * scale + offset;
             }
+        }
+    }
+}
+
+/// The four pixels around a pixel-centre position `(fx, fy)` in a `w` × `h`
+/// image (edge pixels repeated outside it) and the bilinear weights.
+struct Taps {
+    xa: usize,
+    xb: usize,
+    ya: usize,
+    yb: usize,
+    ax: f32,
+    ay: f32,
+}
+
+impl Taps {
+    #[inline]
+    fn at(fx: f32, fy: f32, w: usize, h: usize) -> Taps {
+        let (x0, y0) = (fx.floor(), fy.floor());
+        let clamp_x = |i: f32| (i.max(0.0) as usize).min(w - 1);
+        let clamp_y = |i: f32| (i.max(0.0) as usize).min(h - 1);
+        Taps {
+            xa: clamp_x(x0),
+            xb: clamp_x(x0 + 1.0),
+            ya: clamp_y(y0),
+            yb: clamp_y(y0 + 1.0),
+            ax: fx - x0,
+            ay: fy - y0,
         }
     }
 }
@@ -430,12 +459,14 @@ fn sample_roi_luma(luma: &[u8], w: usize, h: usize, roi: &Roi, flip: bool, out: 
         for (u, px) in out_row.chunks_exact_mut(3).enumerate() {
             let k = if flip { n - 1 - u } else { u } as f32;
             let (fx, fy) = (x_row + k * col[0] - 0.5, y_row + k * col[1] - 0.5);
-            let (x0, y0) = (fx.floor(), fy.floor());
-            let (ax, ay) = (fx - x0, fy - y0);
-            let clamp_x = |i: f32| (i.max(0.0) as usize).min(w - 1);
-            let clamp_y = |i: f32| (i.max(0.0) as usize).min(h - 1);
-            let (xa, xb) = (clamp_x(x0), clamp_x(x0 + 1.0));
-            let (ya, yb) = (clamp_y(y0), clamp_y(y0 + 1.0));
+            let Taps {
+                xa,
+                xb,
+                ya,
+                yb,
+                ax,
+                ay,
+            } = Taps::at(fx, fy, w, h);
             let q = |y: usize, x: usize| luma[y * w + x] as f32;
             let top = q(ya, xa) + ax * (q(ya, xb) - q(ya, xa));
             let bot = q(yb, xa) + ax * (q(yb, xb) - q(yb, xa));
