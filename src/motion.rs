@@ -875,15 +875,64 @@ impl Image<'_> {
     /// often sampled below the frame's resolution, and gradients of an
     /// unsmoothed patch would be mostly aliasing and compression noise.
     fn sample(&self, to_image: &Affine, rect: &Rect, out: &mut [f32], scratch: &mut [f32]) {
-        for row in 0..rect.h {
-            let cy = rect.y0 + row as f32 + 0.5;
-            for col in 0..rect.w {
-                let cx = rect.x0 + col as f32 + 0.5;
-                let p = to_image.apply(cx, cy);
-                out[row * rect.w + col] = self.bilinear(p[0], p[1]);
+        if self.holds(to_image, rect) {
+            self.sample_inside(to_image, rect, out);
+        } else {
+            for row in 0..rect.h {
+                let cy = rect.y0 + row as f32 + 0.5;
+                for col in 0..rect.w {
+                    let cx = rect.x0 + col as f32 + 0.5;
+                    let p = to_image.apply(cx, cy);
+                    out[row * rect.w + col] = self.bilinear(p[0], p[1]);
+                }
             }
         }
         binomial_blur(out, rect.w, rect.h, &mut scratch[..rect.area()]);
+    }
+
+    /// Whether every sample of `rect` at `to_image` falls inside the frame
+    /// with its four neighbours, so that no clamping is needed. The map is
+    /// affine, so the corner samples bound all the others; the margin
+    /// covers rounding.
+    fn holds(&self, to_image: &Affine, rect: &Rect) -> bool {
+        const MARGIN: f32 = 0.01;
+        if rect.w == 0 || rect.h == 0 {
+            return false;
+        }
+        let (x_max, y_max) = ((self.width - 1) as f32, (self.height - 1) as f32);
+        let (c0, r0) = (rect.x0 + 0.5, rect.y0 + 0.5);
+        let (c1, r1) = (c0 + (rect.w - 1) as f32, r0 + (rect.h - 1) as f32);
+        [(c0, r0), (c1, r0), (c0, r1), (c1, r1)]
+            .into_iter()
+            .all(|(cx, cy)| {
+                let p = to_image.apply(cx, cy);
+                let (x, y) = (p[0] - 0.5, p[1] - 0.5);
+                (MARGIN..=x_max - MARGIN).contains(&x) && (MARGIN..=y_max - MARGIN).contains(&y)
+            })
+    }
+
+    /// [`Image::sample`]'s resampling where [`Image::holds`]: the same
+    /// arithmetic as [`Image::bilinear`] without its clamps, which keeps
+    /// the per-pixel loop free of branches (a third of the engine's time
+    /// went to the clamped version).
+    fn sample_inside(&self, to_image: &Affine, rect: &Rect, out: &mut [f32]) {
+        let (width, luma) = (self.width, self.luma);
+        for (row, out_row) in out[..rect.area()].chunks_exact_mut(rect.w).enumerate() {
+            let cy = rect.y0 + row as f32 + 0.5;
+            for (col, o) in out_row.iter_mut().enumerate() {
+                let cx = rect.x0 + col as f32 + 0.5;
+                let p = to_image.apply(cx, cy);
+                let (x, y) = (p[0] - 0.5, p[1] - 0.5);
+                let (x0, y0) = (x as usize, y as usize);
+                let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+                let i = y0 * width + x0;
+                let (v00, v01) = (luma[i] as f32, luma[i + 1] as f32);
+                let (v10, v11) = (luma[i + width] as f32, luma[i + width + 1] as f32);
+                let top = v00 + fx * (v01 - v00);
+                let bottom = v10 + fx * (v11 - v10);
+                *o = top + fy * (bottom - top);
+            }
+        }
     }
 }
 
@@ -994,6 +1043,37 @@ mod tests {
             }
         }
         RegionLayout::from_reference(&pts).expect("layout")
+    }
+
+    #[test]
+    fn unclamped_sampling_matches_the_clamped_one_inside_the_frame() {
+        let (w, h) = (120, 90);
+        let luma = texture(w, h, 0.0, 0.0);
+        let image = Image {
+            luma: &luma,
+            width: w,
+            height: h,
+        };
+        // A rotated, scaled patch well inside the frame, and one hanging
+        // over its right edge (which must take the clamped path).
+        let pose = Affine([1.3 * 0.96, -1.3 * 0.28, 20.0, 1.3 * 0.28, 1.3 * 0.96, 10.0]);
+        let inside = Rect {
+            x0: 5.3,
+            y0: 7.9,
+            w: 30,
+            h: 20,
+        };
+        let over = Rect { x0: 70.0, ..inside };
+        assert!(image.holds(&pose, &inside));
+        assert!(!image.holds(&pose, &over));
+        let mut fast = vec![0.0; inside.area()];
+        image.sample_inside(&pose, &inside, &mut fast);
+        for row in 0..inside.h {
+            for col in 0..inside.w {
+                let p = pose.apply(inside.x0 + col as f32 + 0.5, inside.y0 + row as f32 + 0.5);
+                assert_eq!(fast[row * inside.w + col], image.bilinear(p[0], p[1]));
+            }
+        }
     }
 
     #[test]
