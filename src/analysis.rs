@@ -9,8 +9,8 @@
 //! Per frame the engine places the regions on the person's resting face
 //! (learned over the first seconds, see [`RestShape`]), measures the skin's
 //! motion from pixels ([`MotionAnalyzer`]) and reads both eyes' lids with the
-//! eye model ([`EyeLandmarker`]); the face mesh runs every 1/10 s on a worker
-//! thread and only steers the pose.
+//! eye model ([`EyeReaders`], one thread per eye); the face mesh runs every
+//! 1/10 s on a worker thread and only steers the pose.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
@@ -20,7 +20,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_events};
-use crate::face::{EyeLandmarker, FaceTracker};
+use crate::eyes::{EYE_QUEUE, EyeReaders};
+use crate::face::FaceTracker;
 use crate::figures::{self, COLUMNS, SideFigures, side_figures};
 use crate::frame::{Frame, FrameSource, SourceInfo};
 use crate::motion::{MotionAnalyzer, MotionSample};
@@ -254,7 +255,15 @@ pub struct Engine {
     samples: Vec<MotionSample>,
     fit_scratch: Vec<[f32; 2]>,
     /// The eye model, run on both eyes of every measured frame.
-    eyes: EyeLandmarker,
+    eyes: EyeReaders,
+    /// Measured frames waiting for their eyes' lids, oldest first.
+    awaiting: VecDeque<Awaiting>,
+}
+
+/// A measured frame, and whether its eyes were sent to the eye model.
+struct Awaiting {
+    report: FrameReport,
+    eyes: bool,
 }
 
 impl Engine {
@@ -308,7 +317,8 @@ impl Engine {
             coverage: Coverage::default(),
             samples: Vec::new(),
             fit_scratch: Vec::with_capacity(32),
-            eyes: EyeLandmarker::new()?,
+            eyes: EyeReaders::new()?,
+            awaiting: VecDeque::with_capacity(EYE_QUEUE + 2),
         })
     }
 
@@ -385,7 +395,7 @@ impl Engine {
         while !self.pending.is_empty() {
             self.measure_front(ready)?;
         }
-        Ok(())
+        self.complete(0, ready)
     }
 
     /// Takes landmark results (waiting for one if `block`) and measures the
@@ -523,48 +533,69 @@ impl Engine {
             return Ok(());
         };
         let pose = self.pose_at(p.t);
-        let sample = match &mut self.motion {
+        let (sample, corners) = match &mut self.motion {
             Some(m) => {
-                let mut s = m.process(&p.luma, p.width, p.height, p.t, pose.as_ref());
-                if s.valid {
-                    // The eyelids, each eye on its own, where the tracked
-                    // pose puts this person's resting eye corners.
-                    let rest = m.layout().rest();
-                    for side in Side::BOTH {
-                        let ix = side_indices(side);
-                        let corners = [
-                            m.to_image(rest[ix.eye_outer]),
-                            m.to_image(rest[ix.eye_inner]),
-                        ];
-                        let lids = self.eyes.eyelids(
-                            &p.luma,
-                            p.width,
-                            p.height,
-                            corners,
-                            side == Side::Right,
-                        )?;
-                        let k = side.index();
-                        s.aperture[k] = lids.aperture;
-                        s.upper_lid[k] = lids.upper;
-                        s.lower_lid[k] = lids.lower;
-                    }
-                }
-                s
+                let s = m.process(&p.luma, p.width, p.height, p.t, pose.as_ref());
+                // The eyelids, each eye on its own, where the tracked pose
+                // puts this person's resting eye corners.
+                let rest = m.layout().rest();
+                let corners = Side::BOTH.map(|side| {
+                    let ix = side_indices(side);
+                    [
+                        m.to_image(rest[ix.eye_outer]),
+                        m.to_image(rest[ix.eye_inner]),
+                    ]
+                });
+                (s, s.valid.then_some(corners))
             }
-            None => MotionSample::empty(p.t),
+            None => (MotionSample::empty(p.t), None),
         };
-        let sample = MotionSample {
-            face: pose.is_some(),
-            ..sample
-        };
-        self.coverage.push(sample.t, sample.face);
-        self.samples.push(sample);
-        self.spare_luma.push(p.luma);
-        ready.push(FrameReport {
+        let report = FrameReport {
             index: p.index,
-            sample,
+            sample: MotionSample {
+                face: pose.is_some(),
+                ..sample
+            },
             pose,
+        };
+        if let Some(corners) = corners {
+            self.complete(EYE_QUEUE - 1, ready)?;
+            self.eyes.submit(&p.luma, p.width, p.height, corners)?;
+        }
+        self.spare_luma.push(p.luma);
+        self.awaiting.push_back(Awaiting {
+            report,
+            eyes: corners.is_some(),
         });
+        self.complete(EYE_QUEUE, ready)
+    }
+
+    /// Hands out the measured frames whose eyes are read, in order, waiting
+    /// for the eye model until at most `max_in_flight` frames are with it.
+    fn complete(&mut self, max_in_flight: usize, ready: &mut Vec<FrameReport>) -> Result<()> {
+        while let Some(front) = self.awaiting.front() {
+            let lids = if front.eyes {
+                let wait = self.eyes.in_flight() > max_in_flight;
+                match self.eyes.take(wait)? {
+                    Some(lids) => Some(lids),
+                    None => break,
+                }
+            } else {
+                None
+            };
+            let Some(Awaiting { mut report, .. }) = self.awaiting.pop_front() else {
+                break;
+            };
+            for (k, l) in lids.iter().flatten().enumerate() {
+                let s = &mut report.sample;
+                s.aperture[k] = l.aperture;
+                s.upper_lid[k] = l.upper;
+                s.lower_lid[k] = l.lower;
+            }
+            self.coverage.push(report.sample.t, report.sample.face);
+            self.samples.push(report.sample);
+            ready.push(report);
+        }
         Ok(())
     }
 }

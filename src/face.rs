@@ -382,9 +382,8 @@ impl EyeLandmarker {
     }
 
     /// The lids of the eye whose corners are at `corners` (image pixels, in
-    /// either order) in a luma image. The model was trained on one eye's
-    /// orientation: the subject's right eye (`mirror`) is shown to it
-    /// flipped, as MediaPipe does.
+    /// either order) in a luma image: [`EyeCrop::sample`] then
+    /// [`EyeLandmarker::read`].
     pub fn eyelids(
         &mut self,
         luma: &[u8],
@@ -393,28 +392,23 @@ impl EyeLandmarker {
         corners: [[f32; 2]; 2],
         mirror: bool,
     ) -> Result<Eyelids> {
+        let mut crop = EyeCrop::default();
+        crop.sample(luma, width, height, corners, mirror)?;
+        self.read(&crop)
+    }
+
+    /// The lids in a crop made by [`EyeCrop::sample`]. The crop is a
+    /// separate step so that the model can run on another thread than the
+    /// one holding the frame.
+    pub fn read(&mut self, crop: &EyeCrop) -> Result<Eyelids> {
+        let input = self.net.input_mut()?;
         ensure!(
-            width > 0 && height > 0 && luma.len() >= width * height,
-            "luma image {width}x{height} has {} bytes",
-            luma.len()
+            crop.pixels.len() == input.len(),
+            "eye crop has {} values, the model takes {}",
+            crop.pixels.len(),
+            input.len()
         );
-        let [a, b] = if corners[0][0] <= corners[1][0] {
-            corners
-        } else {
-            [corners[1], corners[0]]
-        };
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        let eye_width = dx.hypot(dy);
-        ensure!(
-            eye_width.is_finite() && eye_width >= 2.0,
-            "eye corners too close: {corners:?}"
-        );
-        let roi = Roi {
-            center: [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0],
-            side: EYE_ROI_SCALE * eye_width,
-            rotation: dy.atan2(dx),
-        };
-        sample_roi_luma(luma, width, height, &roi, mirror, self.net.input_mut()?);
+        input.copy_from_slice(&crop.pixels);
         let outputs = self.net.run()?;
         let c = output(&outputs, EYE_CONTOUR_VALUES, "eye contour")?;
         let p = |i: usize| [c[3 * i], c[3 * i + 1]];
@@ -441,6 +435,54 @@ impl EyeLandmarker {
             upper: -mean_below(&EYE_UPPER_MID) / width_px,
             lower: mean_below(&EYE_LOWER_MID) / width_px,
         })
+    }
+}
+
+/// One eye resampled for the eye model: a square 2.3 eye-widths across,
+/// rotated to the line through the corners, grey, in [0, 1]. The model was
+/// trained on one eye's orientation: the subject's right eye (`mirror`) is
+/// shown to it flipped, as MediaPipe does.
+#[derive(Clone, Debug, Default)]
+pub struct EyeCrop {
+    /// EYE_SIZE x EYE_SIZE x 3 values (HWC), reused from frame to frame.
+    pixels: Vec<f32>,
+}
+
+impl EyeCrop {
+    /// Resamples the eye whose corners are at `corners` (image pixels, in
+    /// either order) from a luma image into this crop.
+    pub fn sample(
+        &mut self,
+        luma: &[u8],
+        width: usize,
+        height: usize,
+        corners: [[f32; 2]; 2],
+        mirror: bool,
+    ) -> Result<()> {
+        ensure!(
+            width > 0 && height > 0 && luma.len() >= width * height,
+            "luma image {width}x{height} has {} bytes",
+            luma.len()
+        );
+        let [a, b] = if corners[0][0] <= corners[1][0] {
+            corners
+        } else {
+            [corners[1], corners[0]]
+        };
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let eye_width = dx.hypot(dy);
+        ensure!(
+            eye_width.is_finite() && eye_width >= 2.0,
+            "eye corners too close: {corners:?}"
+        );
+        let roi = Roi {
+            center: [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0],
+            side: EYE_ROI_SCALE * eye_width,
+            rotation: dy.atan2(dx),
+        };
+        self.pixels.resize(EYE_SIZE * EYE_SIZE * 3, 0.0);
+        sample_roi_luma(luma, width, height, &roi, mirror, &mut self.pixels);
+        Ok(())
     }
 }
 

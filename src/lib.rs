@@ -8,6 +8,7 @@ pub mod camera;
 pub mod encode;
 pub mod events;
 pub mod export;
+pub mod eyes;
 pub mod face;
 pub mod figures;
 pub mod frame;
