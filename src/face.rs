@@ -23,7 +23,7 @@
 use anyhow::{Context, Result, ensure};
 use std::sync::Arc;
 use tract_tflite::prelude::{
-    Framework, IntoRunnable, IntoTValue, TValue, TVec, Tensor, TypedRunnableModel, tvec,
+    Framework, IntoRunnable, IntoTValue, TDim, TValue, TVec, Tensor, TypedRunnableModel, tvec,
 };
 
 use crate::frame::Frame;
@@ -266,9 +266,35 @@ struct Net {
 
 impl Net {
     fn load(bytes: &[u8], name: &'static str, side: usize) -> Result<Self> {
-        let model = tract_tflite::tflite()
+        Self::load_keeping(bytes, name, side, None)
+    }
+
+    /// Like [`Net::load`], keeping only the output of `keep` values (when
+    /// given): tract then drops the layers that feed only the others.
+    fn load_keeping(
+        bytes: &[u8],
+        name: &'static str,
+        side: usize,
+        keep: Option<usize>,
+    ) -> Result<Self> {
+        let mut model = tract_tflite::tflite()
             .model_for_read(&mut &*bytes)
             .with_context(|| format!("parsing the embedded {name} model"))?;
+        if let Some(len) = keep {
+            let outputs = model.output_outlets()?.to_vec();
+            let mut kept = Vec::with_capacity(1);
+            for outlet in outputs {
+                let shape = &model.outlet_fact(outlet)?.shape;
+                if shape.iter().product::<TDim>() == TDim::from(len as i64) {
+                    kept.push(outlet);
+                }
+            }
+            ensure!(
+                kept.len() == 1,
+                "the {name} model has no single output of {len} values"
+            );
+            model.select_output_outlets(&kept)?;
+        }
         let plan = model
             .into_optimized()
             .and_then(|m| m.into_runnable())
@@ -377,7 +403,13 @@ impl EyeLandmarker {
     /// Loads and optimises the embedded model (about 0.1 s).
     pub fn new() -> Result<Self> {
         Ok(EyeLandmarker {
-            net: Net::load(EYE_TFLITE, "eye landmark", EYE_SIZE)?,
+            // Only the lid contour is used; the iris branch is left out.
+            net: Net::load_keeping(
+                EYE_TFLITE,
+                "eye landmark",
+                EYE_SIZE,
+                Some(EYE_CONTOUR_VALUES),
+            )?,
         })
     }
 
@@ -896,28 +928,28 @@ mod tests {
                 (1, &[-8.3790588], -8.3790588),
             ],
         );
-        let mut eye = EyeLandmarker::new().unwrap();
-        check(
-            &mut eye.net,
-            1.0 / 255.0,
-            0.0,
+        let contour = (
+            EYE_CONTOUR_VALUES,
             &[
-                (
-                    EYE_CONTOUR_VALUES,
-                    &[
-                        23.048985, 33.657112, 7.741467, 25.000164, 35.577213, 5.9644637,
-                    ],
-                    4605.982240,
-                ),
-                (
-                    15,
-                    &[
-                        33.658398, 27.499153, -2.4349487, 36.054852, 26.799183, -2.5126393,
-                    ],
-                    292.559228,
-                ),
-            ],
+                23.048985, 33.657112, 7.741467, 25.000164, 35.577213, 5.9644637,
+            ][..],
+            4605.982240,
         );
+        let iris = (
+            15,
+            &[
+                33.658398, 27.499153, -2.4349487, 36.054852, 26.799183, -2.5126393,
+            ][..],
+            292.559228,
+        );
+        // The whole eye model, and the engine's, which keeps only the lid
+        // contour: the same numbers.
+        let mut whole = Net::load(EYE_TFLITE, "eye landmark", EYE_SIZE).unwrap();
+        check(&mut whole, 1.0 / 255.0, 0.0, &[contour, iris]);
+        let mut eye = EyeLandmarker::new().unwrap();
+        check(&mut eye.net, 1.0 / 255.0, 0.0, &[contour]);
+        let outputs = eye.net.run().unwrap();
+        assert_eq!(outputs.len(), 1, "the iris branch is left out");
     }
 
     #[test]
