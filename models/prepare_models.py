@@ -8,7 +8,9 @@ rewrites the flatbuffers so that tract-tflite 0.23 can load them.  The rewrite i
 * DEQUANTIZE of an fp16 constant -> the constant itself, stored as fp32
   (every fp16 value is exactly representable in fp32), and the op is dropped.
 * PRELU(x, a) -> ADD(MAXIMUM(x, 0), MUL(MINIMUM(x, 0), a)).  For every x one
-  of the two terms is exactly zero, so the result is bit-identical.
+  of the two terms is exactly zero, so the result is bit-identical.  Where the
+  channel count is not a multiple of 64, the slopes `a` are stored at the full
+  shape of x (see `expand_prelu`: tract's fast per-channel product needs it).
 
 tract-tflite implements neither DEQUANTIZE nor PRELU; both sit in the old
 schema's `deprecated_builtin_code` field (6 and 54).
@@ -108,7 +110,7 @@ class Rewriter:
         if len(model.subgraphs) != 1:
             raise ValueError("expected a single subgraph")
         self.g = model.subgraphs[0]
-        self.stats = {"dequantize_folded": 0, "prelu_rewritten": 0}
+        self.stats = {"dequantize_folded": 0, "prelu_rewritten": 0, "prelu_slopes_expanded": 0}
 
     # --- helpers -------------------------------------------------------------
 
@@ -180,19 +182,43 @@ class Rewriter:
         self.stats["dequantize_folded"] += 1
 
     def expand_prelu(self, op, zero_ix: int):
+        import numpy as np
         x_ix, alpha_ix = op.inputs
         (y_ix,) = op.outputs
         y = self.g.tensors[y_ix]
         shape = list(y.shape)
         name = y.name if isinstance(y.name, bytes) else str(y.name).encode()
+        alpha = self.g.tensors[alpha_ix]
+        raw = self.buffer_bytes(alpha)
+        if not raw:
+            raise ValueError(f"PRELU {name} has no constant slope")
+        slopes = np.frombuffer(raw, dtype="<f4")
+        if slopes.size != shape[-1]:
+            raise ValueError(f"PRELU {name}: {slopes.size} slopes for {shape[-1]} channels")
+        # tract (0.23) runs a per-channel product (x of 1 x ... x C times
+        # slopes of 1 x ... x 1 x C) as one vectorised pass only when C is a
+        # multiple of 64 (it compares the channel count with the SIMD width
+        # in bytes); otherwise it takes a generic broadcast that cost 43% of
+        # FaceMesh's time. For those layers the slopes are stored at the full
+        # shape of x, so the product is element by element: the same
+        # products, so the same bits, for at most a few MB more.
+        if shape[-1] % 64 == 0:
+            slope_shape = [1] * (len(shape) - 1) + [shape[-1]]
+            slope_values = slopes
+        else:
+            slope_shape = shape
+            slope_values = np.ascontiguousarray(np.broadcast_to(slopes, shape))
+            self.stats["prelu_slopes_expanded"] += 1
+        slope_ix = self.add_tensor(
+            name + b"/prelu_slope", slope_shape, self.add_buffer(slope_values))
+        self.stats["prelu_rewritten"] += 1
+        scaled = self.add_tensor(name + b"/prelu_scaled", shape)
         pos = self.add_tensor(name + b"/prelu_pos", shape)
         neg = self.add_tensor(name + b"/prelu_neg", shape)
-        scaled = self.add_tensor(name + b"/prelu_neg_scaled", shape)
-        self.stats["prelu_rewritten"] += 1
         return [
             self.new_op(OP_MAXIMUM, [x_ix, zero_ix], [pos]),
             self.new_op(OP_MINIMUM, [x_ix, zero_ix], [neg]),
-            self.new_op(OP_MUL, [neg, alpha_ix], [scaled]),
+            self.new_op(OP_MUL, [neg, slope_ix], [scaled]),
             self.new_op(OP_ADD, [pos, scaled], [y_ix]),
         ]
 
