@@ -36,8 +36,7 @@ struct EyeWorker {
 }
 
 impl EyeWorker {
-    fn start(side: Side) -> Result<EyeWorker> {
-        let mut model = EyeLandmarker::new()?;
+    fn start(side: Side, mut model: EyeLandmarker) -> Result<EyeWorker> {
         let (job_tx, job_rx) = sync_channel::<EyeCrop>(EYE_QUEUE);
         let (res_tx, res_rx) = channel::<EyeResult>();
         let thread = std::thread::Builder::new()
@@ -103,12 +102,15 @@ pub struct EyeReaders {
 }
 
 impl EyeReaders {
-    /// Loads the eye model once per eye and starts its thread.
+    /// Loads the eye model and starts a thread per eye; the two share the
+    /// model's weights.
     pub fn new() -> Result<EyeReaders> {
+        let model = EyeLandmarker::new()?;
+        let second = model.share()?;
         Ok(EyeReaders {
             workers: [
-                EyeWorker::start(Side::BOTH[0])?,
-                EyeWorker::start(Side::BOTH[1])?,
+                EyeWorker::start(Side::BOTH[0], model)?,
+                EyeWorker::start(Side::BOTH[1], second)?,
             ],
             in_flight: 0,
         })

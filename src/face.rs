@@ -307,6 +307,17 @@ impl Net {
         })
     }
 
+    /// Another handle on the same optimised network, with its own input:
+    /// threads share the weights and run independently.
+    fn share(&self) -> Result<Self> {
+        Ok(Net {
+            plan: Arc::clone(&self.plan),
+            input: Arc::new(Tensor::zero::<f32>(&[1, self.side, self.side, 3])?),
+            side: self.side,
+            name: self.name,
+        })
+    }
+
     /// The input tensor's values (1 x side x side x 3, HWC).
     fn input_mut(&mut self) -> Result<&mut [f32]> {
         // tract drops its handle on the input when a run ends, so this is the
@@ -410,6 +421,14 @@ impl EyeLandmarker {
                 EYE_SIZE,
                 Some(EYE_CONTOUR_VALUES),
             )?,
+        })
+    }
+
+    /// A second reader on the same loaded model (for another thread): the
+    /// weights are shared, not loaded again.
+    pub fn share(&self) -> Result<Self> {
+        Ok(EyeLandmarker {
+            net: self.net.share()?,
         })
     }
 
