@@ -160,8 +160,20 @@ impl VideoFileSource {
         } else {
             (probe.width, probe.height)
         };
+        // Two decoder threads: the decoder shares the machine with the face
+        // and eye models. On a 2-core machine ffmpeg's automatic count took
+        // 4.6 s of CPU and 100 MB to decode a 20 s 720p60 video, two threads
+        // 3.5 s and 82 MB, and the engine is no slower for it.
         let mut child = Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-loglevel", "info", "-i"])
+            .args([
+                "-hide_banner",
+                "-nostdin",
+                "-loglevel",
+                "info",
+                "-threads",
+                "2",
+                "-i",
+            ])
             .arg(path)
             .args(["-map", "0:v:0", "-an", "-sn", "-fps_mode", "passthrough"])
             .args([
