@@ -1,6 +1,6 @@
 //! Face stage: finds the face and its 468 FaceMesh landmarks in each frame.
 //!
-//! Two MediaPipe models (see `models/README.md` for where they come from and
+//! Three MediaPipe models (see `models/README.md` for where they come from and
 //! how they were rewritten) run in tract, pure Rust, on the CPU:
 //!
 //! * BlazeFace short-range detector: the whole frame, letterboxed to 128x128,
@@ -16,8 +16,10 @@
 //! built from the current landmarks, and the (more expensive, less precise)
 //! detector runs only at the start or when the face is lost.
 //!
-//! Per frame the only allocations are tract's own: the crops are sampled
-//! straight into the networks' input tensors, which are reused from frame to
+//! Per frame the only allocations are tract's own: the face crops are sampled
+//! straight into the networks' input tensors, and the eye crops into reused
+//! [`EyeCrop`]s (so that they can cross to the eye threads) that are copied
+//! into the eye model's input; tensors and crops are reused from frame to
 //! frame.
 
 use anyhow::{Context, Result, ensure};
