@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use crate::encode::Encoder;
 use crate::frame::{Frame, FrameSource, SourceInfo};
+use crate::regions::Side;
 
 mod base;
 pub use base::{
@@ -336,26 +337,16 @@ pub fn read_truth(path: &Path) -> Result<Truth> {
 // Face geometry
 // ---------------------------------------------------------------------------
 
-/// Patient side. `Right` is image-left, `Left` is image-right.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Side {
-    Right = 0,
-    Left = 1,
-}
+/// The renderer keeps its per-side arrays (geometry, muscle state, warps) in
+/// image order, left to right in an un-mirrored frame: the patient's right
+/// side first. [`image_slot`] is the one place that maps a [`Side`] to it.
+const IMAGE_ORDER: [Side; 2] = [Side::Right, Side::Left];
 
-impl Side {
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Right => "right",
-            Side::Left => "left",
-        }
-    }
-    /// +1 when the side's lateral direction is image +x (patient left).
-    fn outward_x(self) -> f32 {
-        match self {
-            Side::Right => -1.0,
-            Side::Left => 1.0,
-        }
+/// Position of `side` in the renderer's image-order arrays.
+fn image_slot(side: Side) -> usize {
+    match side {
+        Side::Right => 0,
+        Side::Left => 1,
     }
 }
 
@@ -374,7 +365,7 @@ pub struct SideGeometry {
     pub mouth_corner: [f32; 2],
 }
 
-/// Both sides of the face; index with [`Side`] (`sides[Side::Left as usize]`).
+/// Both sides of the face, in image order ([`image_slot`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FaceGeometry {
     pub sides: [SideGeometry; 2],
@@ -490,8 +481,8 @@ impl FaceGeometry {
 
     /// Sanity checks: patient right must be image-left, lids ordered.
     fn check(&self) -> Result<()> {
-        let r = &self.sides[Side::Right as usize];
-        let l = &self.sides[Side::Left as usize];
+        let r = &self.sides[image_slot(Side::Right)];
+        let l = &self.sides[image_slot(Side::Left)];
         if r.eye_center[0] >= l.eye_center[0] {
             bail!("face geometry: the patient's right eye must be on the image left");
         }
@@ -1109,7 +1100,7 @@ impl Plan {
             let amp = self.amplitude;
             let (clo, ch, mo, br, rip) = (clo * amp, ch * amp, mo * amp, br * amp, rip * amp);
             for (i, s) in sides.iter_mut().enumerate() {
-                let side = if i == 0 { Side::Right } else { Side::Left };
+                let side = IMAGE_ORDER[i];
                 if !e.who.drives(side) {
                     continue;
                 }
@@ -1558,7 +1549,7 @@ impl FaceWarp {
             aw.roi = Some(aw.roi.map_or(r, |o| o.union(&r)));
         };
         for (i, s) in st.sides.iter().enumerate() {
-            let side = if i == 0 { Side::Right } else { Side::Left };
+            let side = IMAGE_ORDER[i];
             let w = &self.warps[i];
             let g = &w.geo;
             let hw = g.eye_half_w;
@@ -2097,13 +2088,13 @@ mod tests {
         ] {
             let spec = quiet_spec(sc, 7);
             let plan = Plan::new(&spec);
-            let other = 1 - side as usize;
+            let other = 1 - image_slot(side);
             let (mut peak, mut peak_other) = (0.0f32, 0.0f32);
             for e in &plan.events {
                 let n = ((e.end - e.start) * 120.0) as usize;
                 for i in 0..n {
                     let st = plan.state_at(e.start + i as f64 / 120.0);
-                    peak = peak.max(st.sides[side as usize].closure);
+                    peak = peak.max(st.sides[image_slot(side)].closure);
                     peak_other = peak_other.max(st.sides[other].closure);
                     peak_other = peak_other.max(st.sides[other].cheek);
                 }
@@ -2220,14 +2211,14 @@ mod tests {
         let base = render_state(&r, &rest());
         // Rendering the rest state twice is identical (no noise here).
         assert_eq!(base.rgb, render_state(&r, &rest()).rgb);
-        let eye_l = out(g.sides[Side::Left as usize].eye_center);
-        let eye_r = out(g.sides[Side::Right as usize].eye_center);
+        let eye_l = out(g.sides[image_slot(Side::Left)].eye_center);
+        let eye_r = out(g.sides[image_slot(Side::Right)].eye_center);
         // Patient left = image right.
         assert!(eye_l[0] > eye_r[0]);
 
         // Full closure of the patient's left eye.
         let mut st = rest();
-        st.sides[Side::Left as usize].closure = 1.0;
+        st.sides[image_slot(Side::Left)].closure = 1.0;
         let f = render_state(&r, &st);
         let d_left = patch_diff(&base, &f, eye_l, 6);
         let d_right = patch_diff(&base, &f, eye_r, 6);
@@ -2242,20 +2233,20 @@ mod tests {
 
         // Mouth pull on the patient's right: image-left mouth corner only.
         let mut st = rest();
-        st.sides[Side::Right as usize].mouth = 1.0;
+        st.sides[image_slot(Side::Right)].mouth = 1.0;
         let f = render_state(&r, &st);
-        let m_r = out(g.sides[Side::Right as usize].mouth_corner);
-        let m_l = out(g.sides[Side::Left as usize].mouth_corner);
+        let m_r = out(g.sides[image_slot(Side::Right)].mouth_corner);
+        let m_l = out(g.sides[image_slot(Side::Left)].mouth_corner);
         assert!(patch_diff(&base, &f, m_r, 8) > 3.0);
         assert_eq!(patch_diff(&base, &f, m_l, 8), 0.0);
         assert_eq!(patch_diff(&base, &f, eye_l, 6), 0.0);
 
         // Lower-lid ripple: below the lid moves, the pupil does not.
         let mut st = rest();
-        st.sides[Side::Left as usize].ripple_px = 2.5;
-        st.sides[Side::Left as usize].ripple_phase = 1.2;
+        st.sides[image_slot(Side::Left)].ripple_px = 2.5;
+        st.sides[image_slot(Side::Left)].ripple_phase = 1.2;
         let f = render_state(&r, &st);
-        let sg = &g.sides[Side::Left as usize];
+        let sg = &g.sides[image_slot(Side::Left)];
         let below = out([sg.lower_lid[1][0], sg.lower_lid[1][1] + 1.0]);
         let d_below = patch_diff(&base, &f, below, 4);
         let pupil = out([sg.eye_center[0], sg.eye_center[1] - 1.0]);
@@ -2267,12 +2258,17 @@ mod tests {
 
         // Cheek and brow on one side leave the other side alone.
         let mut st = rest();
-        st.sides[Side::Left as usize].cheek = 1.0;
-        st.sides[Side::Left as usize].brow = 1.0;
+        st.sides[image_slot(Side::Left)].cheek = 1.0;
+        st.sides[image_slot(Side::Left)].brow = 1.0;
         let f = render_state(&r, &st);
         assert!(patch_diff(&base, &f, out(sg.brow_center), 6) > 1.0);
         assert_eq!(
-            patch_diff(&base, &f, out(g.sides[Side::Right as usize].brow_center), 6),
+            patch_diff(
+                &base,
+                &f,
+                out(g.sides[image_slot(Side::Right)].brow_center),
+                6
+            ),
             0.0
         );
     }

@@ -28,11 +28,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Encoder, Event, FaceGeometry, FaceState, FaceWarp, Kind, Outline, Plan, REG_EYE, REG_SYNK,
-    REG_TONIC, Rng, Scenario, Side, SideGeometry, TruthBlink, TruthEvent, Who, check_amplitude,
-    round_ms, write_pretty_json,
+    REG_TONIC, Rng, Scenario, SideGeometry, TruthBlink, TruthEvent, Who, check_amplitude,
+    image_slot, round_ms, write_pretty_json,
 };
 use crate::face::FaceTracker;
 use crate::frame::{Frame, FrameSource};
+use crate::regions::Side;
 use crate::source::VideoFileSource;
 
 /// Default H.264 CRF for base-video mode: low enough that a subtle added
@@ -350,8 +351,8 @@ impl TrackedFace {
         }
         let geo = FaceGeometry::build(points);
         let (r, l) = (
-            &geo.sides[Side::Right as usize],
-            &geo.sides[Side::Left as usize],
+            &geo.sides[image_slot(Side::Right)],
+            &geo.sides[image_slot(Side::Left)],
         );
         let p2 = |i: usize| [points[i][0], points[i][1]];
         // Patient right must be image-left (the frames are not mirrored), and
@@ -1012,9 +1013,9 @@ fn warp_onto(face: &Face, st: &FaceState, src: &[u8], dst: &mut [u8], w: usize, 
         [u, v]
     });
     let outline = |s: Side| Outline {
-        pts: aligned.outline[s as usize],
+        pts: aligned.outline[image_slot(s)],
         outward: s.outward_x(),
-        fade: 0.3 * aligned.geo.sides[s as usize].eye_half_w,
+        fade: 0.3 * aligned.geo.sides[image_slot(s)].eye_half_w,
     };
     let face = FaceWarp {
         outlines: Some([outline(Side::Right), outline(Side::Left)]),
@@ -1154,7 +1155,7 @@ mod tests {
 
     /// A box around one eye and the lid skin above it.
     fn eye_box(g: &FaceGeometry, s: Side) -> impl Fn(usize, usize) -> bool + use<> {
-        let e = g.sides[s as usize];
+        let e = g.sides[image_slot(s)];
         let r = 1.7 * e.eye_half_w;
         move |x, y| {
             (x as f32 - e.eye_center[0]).abs() <= r && (y as f32 - e.eye_center[1]).abs() <= r
@@ -1458,7 +1459,8 @@ mod tests {
             );
             assert_eq!(r.truth.amplitude, 1.0);
             assert_eq!(rw.truth.amplitude, 0.4);
-            let closure = |k: usize| r.plan.state_at(k as f64 / 30.0).sides[side as usize].closure;
+            let closure =
+                |k: usize| r.plan.state_at(k as f64 / 30.0).sides[image_slot(side)].closure;
             let peak = (0..N)
                 .max_by(|&a, &b| closure(a).total_cmp(&closure(b)))
                 .unwrap();
@@ -1466,8 +1468,8 @@ mod tests {
             let g = r.geo[peak].unwrap();
             // Patient left is image right.
             let (ex, ox) = (
-                g.sides[side as usize].eye_center[0],
-                g.sides[other as usize].eye_center[0],
+                g.sides[image_slot(side)].eye_center[0],
+                g.sides[image_slot(other)].eye_center[0],
             );
             assert_eq!(ex > ox, side == Side::Left, "{sc}");
             let on = mean_diff(&full[peak], &plain[peak], eye_box(&g, side));
@@ -1486,7 +1488,7 @@ mod tests {
             for k in 0..N {
                 let c = closure(k);
                 let g = r.geo[k].unwrap();
-                let eye = g.sides[side as usize];
+                let eye = g.sides[image_slot(side)];
                 if c > 0.5 * closure(peak) {
                     // Centroid of the change, over 5x5 means (x264 scatters
                     // single-pixel noise over the whole frame when one
