@@ -1,13 +1,31 @@
 //! Spectral stage: uniform resampling, windowed spectra, band power and
 //! dominant frequency.
 //!
-//! Plans come from one `RealFftPlanner` and every buffer is allocated when the
-//! analyser is built, so spectra of many windows allocate nothing.
+//! Plans come from one `RealFftPlanner` per thread, which keeps every plan it
+//! made: the live view re-analyses the last minutes once a second, and its
+//! transforms of the same lengths are planned once, not every time. Every
+//! buffer is allocated when the analyser is built, so spectra of many
+//! windows allocate nothing.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use realfft::num_complex::Complex32;
-use realfft::{RealFftPlanner, RealToComplex};
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+
+thread_local! {
+    static PLANNER: RefCell<RealFftPlanner<f32>> = RefCell::new(RealFftPlanner::new());
+}
+
+/// The forward real FFT of `len` points, planned once per thread.
+fn forward_plan(len: usize) -> Arc<dyn RealToComplex<f32>> {
+    PLANNER.with(|p| p.borrow_mut().plan_fft_forward(len))
+}
+
+/// The inverse real FFT of `len` points, planned once per thread.
+fn inverse_plan(len: usize) -> Arc<dyn ComplexToReal<f32>> {
+    PLANNER.with(|p| p.borrow_mut().plan_fft_inverse(len))
+}
 
 /// A uniform time grid: `n` samples from `t0` at `rate` Hz. Gaps in the
 /// input longer than `max_gap_s` (face lost, dropped frames) become `fill`.
@@ -131,8 +149,7 @@ impl Spectrum {
     /// (>= len) for finer peak placement.
     pub fn new(len: usize, fft_len: usize, rate: f64, band: (f64, f64)) -> Spectrum {
         let fft_len = fft_len.max(len).max(4);
-        let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(fft_len);
+        let fft = forward_plan(fft_len);
         let window = (0..len)
             .map(|i| {
                 let x = std::f32::consts::PI * 2.0 * i as f32 / (len.max(2) - 1) as f32;
@@ -343,9 +360,8 @@ pub fn band_pass(x: &[f32], rate: f64, band: (f64, f64)) -> Vec<f32> {
     if n < 4 {
         return vec![0.0; n];
     }
-    let mut planner = RealFftPlanner::<f32>::new();
-    let forward = planner.plan_fft_forward(n);
-    let inverse = planner.plan_fft_inverse(n);
+    let forward = forward_plan(n);
+    let inverse = inverse_plan(n);
     let mean = x.iter().sum::<f32>() / n as f32;
     let mut input: Vec<f32> = x.iter().map(|v| v - mean).collect();
     let mut spectrum = forward.make_output_vec();
@@ -563,6 +579,17 @@ mod tests {
         };
         let (_, hi) = c.band();
         assert!(hi < 7.5);
+    }
+
+    #[test]
+    fn plans_are_made_once_per_length_and_thread() {
+        let a = forward_plan(1000);
+        assert!(Arc::ptr_eq(&a, &forward_plan(1000)));
+        assert!(!Arc::ptr_eq(&a, &forward_plan(1024)));
+        assert!(Arc::ptr_eq(&inverse_plan(1000), &inverse_plan(1000)));
+        // Another thread plans for itself (the planner is not shared).
+        let other = std::thread::spawn(|| forward_plan(1000)).join().unwrap();
+        assert!(!Arc::ptr_eq(&a, &other));
     }
 
     #[test]
