@@ -17,6 +17,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel}
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
+use ndarray::{Array3, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_events};
@@ -770,17 +771,13 @@ pub struct Analysis {
 /// interpolated over the samples where it was measured (a failed measurement
 /// is a gap, not a zero); gaps over a quarter of a second stay unknown.
 pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
-    let mut signals = Signals {
-        rate,
-        ..Signals::default()
-    };
     let Some(first) = samples.first() else {
-        return signals;
+        return Signals::zeros(rate, 0.0, 0);
     };
     let t0 = first.t;
     let t_end = samples.last().map(|s| s.t).unwrap_or(t0);
     let n = ((t_end - t0) * rate).floor() as usize + 1;
-    signals.t0 = t0;
+    let mut signals = Signals::zeros(rate, t0, n);
     let valid: Vec<&MotionSample> = samples.iter().filter(|s| s.valid).collect();
     let grid = UniformGrid {
         t0,
@@ -809,9 +806,13 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
     };
     for s in 0..2 {
         for r in 0..Region::COUNT {
-            signals.speed[s][r] = resample(&|m| m.regions[s][r].speed);
-            signals.vy[s][r] = resample(&|m| m.regions[s][r].vy);
-            signals.deform[s][r] = resample(&|m| m.regions[s][r].deform);
+            let row = |q: &mut Array3<f32>, values: Vec<f32>| {
+                q.slice_mut(ndarray::s![s, r, ..])
+                    .assign(&ArrayView1::from(&values));
+            };
+            row(&mut signals.speed, resample(&|m| m.regions[s][r].speed));
+            row(&mut signals.vy, resample(&|m| m.regions[s][r].vy));
+            row(&mut signals.deform, resample(&|m| m.regions[s][r].deform));
         }
         signals.aperture[s] = resample(&|m| m.aperture[s]);
     }
@@ -819,18 +820,8 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
     // A sample is measured where the face was tracked around it.
     let tracked = resample(&|m| if m.valid { 1.0 } else { f32::NAN });
     signals.valid = tracked.iter().map(|v| v.is_finite()).collect();
-    for s in 0..2 {
-        for r in 0..Region::COUNT {
-            for v in signals.speed[s][r]
-                .iter_mut()
-                .chain(signals.vy[s][r].iter_mut())
-                .chain(signals.deform[s][r].iter_mut())
-            {
-                if !v.is_finite() {
-                    *v = 0.0;
-                }
-            }
-        }
+    for q in [&mut signals.speed, &mut signals.vy, &mut signals.deform] {
+        q.mapv_inplace(|v| if v.is_finite() { v } else { 0.0 });
     }
     for v in &mut signals.head_speed {
         if !v.is_finite() {
@@ -955,14 +946,17 @@ fn spectral_windows(
                 Side::Right => &mut band_power.right,
             };
             for region in Region::ALL {
-                spectrum.compute(&signals.vy[s][region.index()][k..k + len], &mut ws);
+                spectrum.compute(
+                    &Signals::row(&signals.vy, s, region.index())[k..k + len],
+                    &mut ws,
+                );
                 map.insert(region, ws.band_power as f64);
             }
             // The eye's closure (deformation of both lids) is position-like,
             // so its spectrum peaks at the twitch rate rather than at the
             // harmonics a velocity would favour.
             for (i, v) in eye.iter_mut().enumerate() {
-                *v = signals.deform[s][up][k + i] + signals.deform[s][lo][k + i];
+                *v = signals.deform[[s, up, k + i]] + signals.deform[[s, lo, k + i]];
             }
             spectrum.compute(&eye, &mut ws);
             eye_peak[s] = (ws.band_power, spectrum.repetition_hz(&ws));

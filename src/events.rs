@@ -58,6 +58,7 @@
 //! The regions an event involves, its frequency, amplitude and closure are
 //! then measured within it.
 
+use ndarray::{Array3, s};
 use serde::{Deserialize, Serialize};
 
 use crate::regions::{Region, Side};
@@ -65,18 +66,21 @@ use crate::spectral::{
     Spectrum, WindowSpectrum, band_pass, percentile, robust_stats, window_starts,
 };
 
-/// Uniformly sampled signals of a whole recording.
-#[derive(Clone, Debug, Default)]
+/// Uniformly sampled signals of a whole recording. The per-region
+/// quantities are `[side, region, sample]` arrays (sides in [`Side::index`]
+/// order, regions in [`Region::index`] order); each side's region is one
+/// contiguous row ([`Signals::row`]).
+#[derive(Clone, Debug)]
 pub struct Signals {
     /// Sample rate (Hz) and time of sample 0 (s).
     pub rate: f64,
     pub t0: f64,
-    /// `[side][region]` residual speed (face units / s).
-    pub speed: [[Vec<f32>; Region::COUNT]; 2],
-    /// `[side][region]` vertical velocity relative to the head (face units / s).
-    pub vy: [[Vec<f32>; Region::COUNT]; 2],
-    /// `[side][region]` deviation from the resting appearance (face units).
-    pub deform: [[Vec<f32>; Region::COUNT]; 2],
+    /// Residual speed (face units / s).
+    pub speed: Array3<f32>,
+    /// Vertical velocity relative to the head (face units / s).
+    pub vy: Array3<f32>,
+    /// Deviation from the resting appearance (face units).
+    pub deform: Array3<f32>,
     /// `[side]` eyelid aperture from the eye model (gap / eye width), NaN
     /// where unknown.
     pub aperture: [Vec<f32>; 2],
@@ -86,7 +90,38 @@ pub struct Signals {
     pub valid: Vec<bool>,
 }
 
+impl Default for Signals {
+    fn default() -> Signals {
+        Signals::zeros(0.0, 0.0, 0)
+    }
+}
+
 impl Signals {
+    /// `n` samples at `rate` from `t0`: regions still, apertures unknown,
+    /// no face measured.
+    pub fn zeros(rate: f64, t0: f64, n: usize) -> Signals {
+        let per_region = || Array3::zeros((2, Region::COUNT, n));
+        Signals {
+            rate,
+            t0,
+            speed: per_region(),
+            vy: per_region(),
+            deform: per_region(),
+            aperture: [vec![f32::NAN; n], vec![f32::NAN; n]],
+            head_speed: vec![0.0; n],
+            valid: vec![false; n],
+        }
+    }
+
+    /// One side's and region's samples of a `[side, region, sample]`
+    /// quantity.
+    pub fn row(quantity: &Array3<f32>, side: usize, region: usize) -> &[f32] {
+        quantity
+            .slice(s![side, region, ..])
+            .to_slice()
+            .expect("a row of a standard-layout array is contiguous")
+    }
+
     pub fn len(&self) -> usize {
         self.valid.len()
     }
@@ -506,13 +541,13 @@ fn score(signals: &Signals) -> Scored {
     for s in 0..2 {
         for r in 0..Region::COUNT {
             speed[s][r] = zscore(
-                &signals.speed[s][r],
+                Signals::row(&signals.speed, s, r),
                 &signals.valid,
                 SPEED_FLOOR,
                 &mut scratch,
             );
             deform[s][r] = zscore(
-                &signals.deform[s][r],
+                Signals::row(&signals.deform, s, r),
                 &signals.valid,
                 DEFORM_FLOOR,
                 &mut scratch,
@@ -688,8 +723,8 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     // Rule 5: one eye's lids twitching in the spasm band.
     let band = (config.band.0, config.band.1.min(0.45 * rate));
     let twitch: [Vec<f32>; 2] = [0, 1].map(|s| {
-        let up = &signals.vy[s][Region::UpperLid.index()];
-        let lo = &signals.vy[s][Region::LowerLid.index()];
+        let up = Signals::row(&signals.vy, s, Region::UpperLid.index());
+        let lo = Signals::row(&signals.vy, s, Region::LowerLid.index());
         let closing: Vec<f32> = (0..n).map(|k| up[k] - lo[k]).collect();
         band_pass(&interpolate_gaps(&closing, &keep), rate, band)
     });
@@ -832,7 +867,7 @@ fn lower_lid_leads(signals: &Signals, side: usize, range: (usize, usize)) -> boo
     let band = (3.0, 8.0f64.min(0.45 * signals.rate));
     let power = |r: Region| {
         let x = band_pass(
-            &signals.vy[side][r.index()][range.0..range.1],
+            &Signals::row(&signals.vy, side, r.index())[range.0..range.1],
             signals.rate,
             band,
         );
@@ -859,7 +894,7 @@ fn myokymia(signals: &Signals, config: &EventConfig, calm: &[bool]) -> Vec<(Side
     let mut table: [Vec<(f32, f32)>; 2] = [Vec::new(), Vec::new()];
     for (s, rows) in table.iter_mut().enumerate() {
         for &k in &starts {
-            spectrum.compute(&signals.vy[s][lo][k..k + len], &mut ws);
+            spectrum.compute(&Signals::row(&signals.vy, s, lo)[k..k + len], &mut ws);
             rows.push((ws.band_power, ws.peak_share));
         }
     }
@@ -993,7 +1028,7 @@ impl Measure<'_> {
     /// Whether the brow's net motion in `range` is upwards (a lift) rather
     /// than downwards with the closing lid.
     fn brow_lifts(&self, side: usize, range: (usize, usize)) -> bool {
-        let vy = &self.signals.vy[side][Region::Brow.index()];
+        let vy = Signals::row(&self.signals.vy, side, Region::Brow.index());
         let dt = 1.0 / self.signals.rate as f32;
         let (mut y, mut up, mut down) = (0.0f32, 0.0f32, 0.0f32);
         for &v in &vy[range.0..range.1] {
@@ -1010,7 +1045,7 @@ impl Measure<'_> {
     /// interocular distance) on `side` within `range`.
     fn amplitude(&self, side: usize, range: (usize, usize)) -> f64 {
         let peak = |r: Region| {
-            self.signals.deform[side][r.index()][range.0..range.1]
+            Signals::row(&self.signals.deform, side, r.index())[range.0..range.1]
                 .iter()
                 .copied()
                 .fold(0.0f32, f32::max)
@@ -1054,7 +1089,7 @@ impl Measure<'_> {
                     .iter()
                     .map(|&s| {
                         if lower_lid {
-                            self.signals.vy[s][Region::LowerLid.index()][k]
+                            self.signals.vy[[s, Region::LowerLid.index(), k]]
                         } else {
                             self.twitch[s][k]
                         }
@@ -1096,17 +1131,20 @@ mod tests {
         let n = (seconds * RATE) as usize;
         let mut noise = noise_source(12345);
         let mut s = Signals {
-            rate: RATE,
-            t0: 0.0,
             valid: vec![true; n],
             head_speed: vec![5.0; n],
-            ..Signals::default()
+            ..Signals::zeros(RATE, 0.0, n)
         };
         for side in 0..2 {
             for r in 0..Region::COUNT {
-                s.speed[side][r] = (0..n).map(|_| 3.0 + noise()).collect();
-                s.vy[side][r] = (0..n).map(|_| 2.0 * noise()).collect();
-                s.deform[side][r] = (0..n).map(|_| 0.3 + 0.05 * noise()).collect();
+                let fill = |q: &mut Array3<f32>, f: &mut dyn FnMut() -> f32| {
+                    q.slice_mut(s![side, r, ..])
+                        .iter_mut()
+                        .for_each(|v| *v = f());
+                };
+                fill(&mut s.speed, &mut || 3.0 + noise());
+                fill(&mut s.vy, &mut || 2.0 * noise());
+                fill(&mut s.deform, &mut || 0.3 + 0.05 * noise());
             }
             s.aperture[side] = (0..n).map(|_| 0.32 + 0.005 * noise()).collect();
         }
@@ -1135,11 +1173,11 @@ mod tests {
                 let mut regions = vec![Region::UpperLid, Region::LowerLid];
                 regions.extend_from_slice(extra);
                 for r in regions {
-                    s.speed[i][r.index()][k] += (40.0 * dc.abs()) as f32;
-                    s.deform[i][r.index()][k] += (3.0 * c) as f32;
+                    s.speed[[i, r.index(), k]] += (40.0 * dc.abs()) as f32;
+                    s.deform[[i, r.index(), k]] += (3.0 * c) as f32;
                 }
-                s.vy[i][Region::UpperLid.index()][k] += (30.0 * dc) as f32;
-                s.vy[i][Region::LowerLid.index()][k] -= (5.0 * dc) as f32;
+                s.vy[[i, Region::UpperLid.index(), k]] += (30.0 * dc) as f32;
+                s.vy[[i, Region::LowerLid.index(), k]] -= (5.0 * dc) as f32;
                 s.aperture[i][k] = (0.32 * (1.0 - 0.95 * c)) as f32;
             }
         }
@@ -1305,8 +1343,8 @@ mod tests {
         for k in k0..k1 {
             let t = k as f64 / RATE;
             let v = (2.0 * std::f64::consts::PI * 6.0 * t).cos() as f32;
-            s.vy[Side::Right.index()][lo][k] += 15.0 * v;
-            s.speed[Side::Right.index()][lo][k] += 15.0 * v.abs();
+            s.vy[[Side::Right.index(), lo, k]] += 15.0 * v;
+            s.speed[[Side::Right.index(), lo, k]] += 15.0 * v.abs();
         }
         let ev = detect_events(&s, &EventConfig::default());
         let my: Vec<&Event> = ev
