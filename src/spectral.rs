@@ -10,8 +10,10 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use realfft::num_complex::Complex32;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+// realfft is rustfft's front end for real input; the bins are rustfft's
+// complex numbers.
+use rustfft::num_complex::Complex32;
 
 thread_local! {
     static PLANNER: RefCell<RealFftPlanner<f32>> = RefCell::new(RealFftPlanner::new());
