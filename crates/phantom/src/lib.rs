@@ -27,9 +27,9 @@ use std::str::FromStr;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use crate::encode::Encoder;
-use crate::frame::{Frame, FrameSource, SourceInfo};
-use crate::regions::Side;
+pub(crate) use twitchscope_engine::encode::Encoder;
+use twitchscope_engine::frame::{Frame, FrameSource, SourceInfo};
+use twitchscope_engine::regions::Side;
 
 mod base;
 pub use base::{
@@ -1454,7 +1454,7 @@ fn load_photo(path: Option<&Path>) -> Result<image::RgbImage> {
 }
 
 /// The embedded public-domain NASA astronaut portrait (see samples/README.md).
-const ASTRONAUT_PNG: &[u8] = include_bytes!("../samples/astronaut.png");
+const ASTRONAUT_PNG: &[u8] = include_bytes!("../../../samples/astronaut.png");
 
 /// Locates the face on the photo: explicit geometry if given, else the
 /// FaceMesh tracker ([`FaceGeometry::locate`]); for the embedded portrait the
@@ -1477,13 +1477,13 @@ fn locate_face(spec: &SynthSpec, img: &image::RgbImage) -> Result<FaceGeometry> 
 }
 
 impl FaceGeometry {
-    /// Finds the face on a photo with the FaceMesh tracker (`crate::face`).
+    /// Finds the face on a photo with the FaceMesh tracker (`twitchscope_engine::face`).
     pub fn locate(img: &image::RgbImage) -> Result<FaceGeometry> {
         let mut frame = Frame::default();
         frame.ensure_size(img.width() as usize, img.height() as usize);
         frame.rgb.copy_from_slice(img.as_raw());
         frame.update_luma_from_rgb();
-        let mut tracker = crate::face::FaceTracker::new()?;
+        let mut tracker = twitchscope_engine::face::FaceTracker::new()?;
         // The first pass crops from the detector box; the second refines the
         // crop from the first landmarks, as in tracking.
         if tracker.track(&frame)?.is_none() {

@@ -34,11 +34,11 @@ use crate::frame::Frame;
 pub const NUM_LANDMARKS: usize = 468;
 
 /// BlazeFace short-range, rewritten for tract (`models/prepare_models.py`).
-static DETECTOR_TFLITE: &[u8] = include_bytes!("../models/face_detection_short_range.tflite");
+static DETECTOR_TFLITE: &[u8] = include_bytes!("../../../models/face_detection_short_range.tflite");
 /// FaceMesh landmarks, rewritten for tract (`models/prepare_models.py`).
-static LANDMARK_TFLITE: &[u8] = include_bytes!("../models/face_landmark.tflite");
+static LANDMARK_TFLITE: &[u8] = include_bytes!("../../../models/face_landmark.tflite");
 /// Eye (iris) landmarks, rewritten for tract (`models/prepare_models.py`).
-static EYE_TFLITE: &[u8] = include_bytes!("../models/iris_landmark.tflite");
+static EYE_TFLITE: &[u8] = include_bytes!("../../../models/iris_landmark.tflite");
 
 /// Detector input side in pixels.
 const DET_SIZE: usize = 128;
@@ -803,7 +803,7 @@ mod tests {
     use super::*;
 
     /// The committed public-domain test portrait (see samples/README.md).
-    const ASTRONAUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/astronaut.png");
+    const ASTRONAUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/astronaut.png");
 
     fn frame_from_rgb(width: usize, height: usize, rgb: Vec<u8>) -> Frame {
         let mut f = Frame::default();

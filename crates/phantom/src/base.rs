@@ -31,10 +31,10 @@ use super::{
     REG_TONIC, Rng, Scenario, SideGeometry, TruthBlink, TruthEvent, Who, check_amplitude,
     image_slot, round_ms, write_pretty_json,
 };
-use crate::face::FaceTracker;
-use crate::frame::{Frame, FrameSource};
-use crate::regions::Side;
-use crate::source::VideoFileSource;
+use twitchscope_engine::face::FaceTracker;
+use twitchscope_engine::frame::{Frame, FrameSource};
+use twitchscope_engine::regions::Side;
+use twitchscope_engine::source::VideoFileSource;
 
 /// Default H.264 CRF for base-video mode: low enough that a subtle added
 /// twitch survives the re-encode.
@@ -1068,7 +1068,7 @@ fn warp_onto(face: &Face, st: &FaceState, src: &[u8], dst: &mut [u8], w: usize, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::{SynthSpec, SyntheticSource};
+    use crate::{SynthSpec, SyntheticSource};
 
     const W: usize = 320;
     const H: usize = 240;

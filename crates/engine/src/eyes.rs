@@ -184,7 +184,7 @@ mod tests {
     use crate::frame::Frame;
 
     fn astronaut() -> Frame {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/astronaut.png");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/astronaut.png");
         let img = image::open(path).expect("samples/astronaut.png").to_rgb8();
         let mut frame = Frame::default();
         frame.ensure_size(img.width() as usize, img.height() as usize);
