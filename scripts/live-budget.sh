@@ -62,7 +62,7 @@ def load(path):
         out[name] += int(ticks)
     return out
 before, after = load(a), load(b)
-# The engine's threads (named in src/app/pipeline.rs, crates/engine/src/analysis.rs and
+# The engine's threads (named in crates/app/src/pipeline.rs, crates/engine/src/analysis.rs and
 # crates/engine/src/eyes.rs); everything else is the window, its drawing and the runtime.
 engine = {"capture", "analysis", "live analysis", "face", "eye-left", "eye-right", "decoder (ffmpeg)"}
 rows = sorted(((after[n] - before.get(n, 0)) / hz / seconds * 100, n) for n in after)

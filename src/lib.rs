@@ -1,26 +1,27 @@
 //! twitchscope: measures facial twitching from video.
 //!
-//! The workspace, by crate:
+//! The workspace, by crate (each crate's own docs say what it owns and what
+//! it may not touch):
 //! - `twitchscope-engine` (crates/engine): source → face → regions → motion →
 //!   spectral → events → analysis; no GUI, camera, PDF or phantom.
+//! - `twitchscope-session` (crates/session): recorded sessions on disk.
+//! - `twitchscope-report` (crates/report): the PDF report and the JSON/CSV
+//!   exporters.
+//! - `twitchscope-app` (crates/app): the desktop window, the camera, the
+//!   embedded demo video.
 //! - `twitchscope-phantom` (crates/phantom): phantom videos with known
 //!   ground truth, for tests, benches and the `synth` command only.
-//! - this crate: the session store ([`session`]), the report ([`report`],
-//!   [`export`]), the desktop app ([`app`], [`camera`], the embedded
-//!   [`sample`]) and the `twitchscope` command (src/main.rs).
+//! - this crate: the `twitchscope` command (src/main.rs).
 //!
-//! The engine's modules are re-exported here under their own names, so that
-//! `twitchscope::analysis` is the engine's analysis wherever it is used.
+//! This library re-exports them under the names the command, the tests and
+//! the benches use (`twitchscope::analysis`, `twitchscope::session`, ...).
 
+pub use twitchscope_app as app;
+pub use twitchscope_app::{camera, sample};
 pub use twitchscope_engine::{
     analysis, encode, events, eyes, face, figures, frame, motion, regions, source, spectral,
 };
-/// The phantom renderer (crates/phantom).
 pub use twitchscope_phantom as synth;
-
-pub mod app;
-pub mod camera;
-pub mod export;
-pub mod report;
-pub mod sample;
-pub mod session;
+pub use twitchscope_report as report;
+pub use twitchscope_report::export;
+pub use twitchscope_session as session;

@@ -6,8 +6,8 @@ use egui_plot::{HLine, Legend, LineStyle, MarkerShape, Plot, PlotImage, PlotPoin
 
 use super::store::Store;
 use super::{BILATERAL_COLOR, side_color, side_label};
-use crate::analysis::{Analysis, Laterality};
-use crate::regions::Side;
+use twitchscope_engine::analysis::{Analysis, Laterality};
+use twitchscope_engine::regions::Side;
 
 /// Highest frequency shown, Hz.
 const F_MAX: f64 = 15.0;

@@ -6,7 +6,7 @@ use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, VLine};
 
 use super::store::Store;
 use super::{side_color, side_label};
-use crate::regions::{Region, Side};
+use twitchscope_engine::regions::{Region, Side};
 
 pub fn region_title(region: Region) -> &'static str {
     match region {

@@ -11,9 +11,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use crate::analysis::{Analysis, Laterality};
-use crate::events::{EventKind, EventSide};
-use crate::regions::{Region, Side};
+use twitchscope_engine::analysis::{Analysis, Laterality};
+use twitchscope_engine::events::{EventKind, EventSide};
+use twitchscope_engine::regions::{Region, Side};
 
 use super::clinical::{StepFigures, region_name, step_name};
 use super::trend::TrendPoint;
@@ -102,7 +102,7 @@ pub fn activity(a: &Analysis) -> Result<Option<String>> {
         .into_iter()
         .flat_map(|s| Region::ALL.into_iter().map(move |r| (s, r)))
         .collect();
-    let value = |w: &crate::analysis::Window, (s, r): (Side, Region)| {
+    let value = |w: &twitchscope_engine::analysis::Window, (s, r): (Side, Region)| {
         w.band_power
             .get(s)
             .get(&r)

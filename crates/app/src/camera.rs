@@ -24,7 +24,7 @@ use nokhwa::utils::{
     Resolution,
 };
 
-use crate::frame::{Frame, FrameSource, SourceInfo};
+use twitchscope_engine::frame::{Frame, FrameSource, SourceInfo};
 
 /// A camera the system lists.
 #[derive(Clone, Debug, PartialEq)]

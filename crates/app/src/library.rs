@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use egui::{Color32, RichText};
 
 use super::store::Store;
-use crate::session::{SessionListing, list_sessions};
+use twitchscope_session::{SessionListing, list_sessions};
 
 #[derive(Default)]
 pub struct LibraryPanel {
@@ -149,8 +149,12 @@ impl LibraryPanel {
                             ));
                             ui.label(format!("{:.0} s", s.duration_s));
                             ui.label(match s.laterality {
-                                Some(crate::analysis::Laterality::Left) => "left".to_string(),
-                                Some(crate::analysis::Laterality::Right) => "right".to_string(),
+                                Some(twitchscope_engine::analysis::Laterality::Left) => {
+                                    "left".to_string()
+                                }
+                                Some(twitchscope_engine::analysis::Laterality::Right) => {
+                                    "right".to_string()
+                                }
                                 Some(l) => l.name().to_string(),
                                 None if !s.closed_cleanly => "(interrupted)".to_string(),
                                 None => "–".to_string(),

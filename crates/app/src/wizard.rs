@@ -4,7 +4,7 @@
 
 use egui::{Color32, RichText};
 
-use crate::session::StepPhase;
+use twitchscope_session::StepPhase;
 
 /// One step of the guided protocol.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,10 +6,10 @@ use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, pos2, vec2};
 
 use super::store::Store;
 use super::{BILATERAL_COLOR, side_color};
-use crate::analysis::Laterality;
-use crate::events::{EventKind, EventSide};
-use crate::regions::Side;
-use crate::session::StepPhase;
+use twitchscope_engine::analysis::Laterality;
+use twitchscope_engine::events::{EventKind, EventSide};
+use twitchscope_engine::regions::Side;
+use twitchscope_session::StepPhase;
 
 const LABEL_W: f32 = 86.0;
 

@@ -5,11 +5,19 @@
 //! on the right; traces, spectrogram, laterality and the event timeline in
 //! the middle. Every view reads a [`store::Store`], which is either the live
 //! session (fed by [`pipeline::Pipeline`]) or a replayed one.
+//!
+//! Crate `twitchscope-app`: owns the window, the camera ([`camera`]), the
+//! embedded demo video ([`sample`]) and the threads that feed the engine
+//! live ([`pipeline`]). It is a front end: results come from the engine's
+//! analysis, sessions from the session crate, reports from the report
+//! crate; it defines none of them.
 
+pub mod camera;
 pub mod counters;
 pub mod export;
 pub mod library;
 pub mod pipeline;
+pub mod sample;
 pub mod sources;
 pub mod spectrogram;
 pub mod store;
@@ -22,12 +30,12 @@ use std::path::PathBuf;
 
 use egui::{Color32, RichText};
 
-use crate::analysis::AnalysisConfig;
-use crate::regions::{RegionLayout, Side};
-use crate::session::{default_data_dir, read_session};
 pub use pipeline::SourceChoice;
 use pipeline::{Command, FaceQuality, FrameStats, Pipeline, Recording, Status};
 use store::Store;
+use twitchscope_engine::analysis::AnalysisConfig;
+use twitchscope_engine::regions::{RegionLayout, Side};
+use twitchscope_session::{default_data_dir, read_session};
 
 /// Colour of the patient's left side everywhere.
 pub const LEFT_COLOR: Color32 = Color32::from_rgb(240, 140, 40);
@@ -53,7 +61,7 @@ pub struct AppOptions {
     /// (with a banner) when there is no camera or it cannot be opened.
     pub source: Option<SourceChoice>,
     /// Where sessions are recorded; `None` uses
-    /// [`default_data_dir`](crate::session::default_data_dir)
+    /// [`default_data_dir`](twitchscope_session::default_data_dir)
     /// (`TWITCHSCOPE_DATA_DIR` overrides it).
     pub data_dir: Option<PathBuf>,
     /// Mirror the preview (the data always stay in patient sides).

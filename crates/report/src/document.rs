@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::analysis::Laterality;
-use crate::events::EventKind;
-use crate::regions::Side;
+use twitchscope_engine::analysis::Laterality;
+use twitchscope_engine::events::EventKind;
+use twitchscope_engine::regions::Side;
 
 use super::clinical::{
     self, COLUMNS, KINDS, SideFigures, jankovic_frequency, region_list, side_figures, smc_grade,

@@ -10,10 +10,15 @@
 //! - [`trend`] builds the points of the trend across sessions,
 //! - [`strips`] cuts event images from a video file (the one part that runs a
 //!   program).
+//!
+//! Crate `twitchscope-report`: owns the PDF report and the JSON/CSV
+//! exporters ([`export`]). It reads analyses and sessions; it may not touch
+//! windows or cameras, and it does not run the engine.
 
 pub mod charts;
 pub mod clinical;
 pub mod document;
+pub mod export;
 pub mod strips;
 pub mod trend;
 
@@ -32,9 +37,9 @@ use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 use typst_layout::PagedDocument;
 
-use crate::analysis::{Analysis, AnalysisConfig};
 use crate::export::{EventsCsv, Exporter, JsonExporter, SessionSummaryCsv, WindowsCsv};
-use crate::session::{SessionMeta, StepMark};
+use twitchscope_engine::analysis::{Analysis, AnalysisConfig};
+use twitchscope_session::{SessionMeta, StepMark};
 
 pub use trend::TrendPoint;
 
@@ -162,7 +167,7 @@ impl ReportInput {
 pub fn history_for(history_root: Option<&Path>, current: &Path) -> Result<Vec<TrendPoint>> {
     let root = history_root
         .map(Path::to_path_buf)
-        .unwrap_or_else(crate::session::default_data_dir);
+        .unwrap_or_else(twitchscope_session::default_data_dir);
     trend::history_from_dir(&root, current)
 }
 
@@ -176,7 +181,7 @@ pub fn report_input_for_session(
     history_root: Option<&Path>,
     config: &AnalysisConfig,
 ) -> Result<ReportInput> {
-    let session = crate::session::read_session(dir)?;
+    let session = twitchscope_session::read_session(dir)?;
     let mut input = ReportInput::new(session.analyze(config));
     // With the video kept, show representative events from it (the video
     // starts at the first recorded sample). Images are a bonus: a damaged
@@ -209,13 +214,13 @@ pub fn write_session_report(dir: &Path, input: &ReportInput) -> Result<PathBuf> 
         &WindowsCsv,
         &SessionSummaryCsv,
     ] {
-        crate::session::write_atomically(
+        twitchscope_session::write_atomically(
             &dir.join(exporter.file_name()),
             &exporter.serialize(&input.analysis)?,
         )?;
     }
     let path = dir.join(REPORT_PDF);
-    crate::session::write_atomically(&path, &pdf)?;
+    twitchscope_session::write_atomically(&path, &pdf)?;
     Ok(path)
 }
 

@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::analysis::Analysis;
-use crate::events::Event;
+use twitchscope_engine::analysis::Analysis;
+use twitchscope_engine::events::Event;
 
 use super::EventStrip;
 
@@ -46,7 +46,7 @@ pub fn strip_times(e: &Event, duration_s: f64) -> [f64; 3] {
 /// A square crop `(x, y, side)` in pixels around the face of the frame at
 /// `t`, found by the face detector; `None` when no face is found there.
 fn face_crop(video: &Path, t: f64) -> Result<Option<(usize, usize, usize)>> {
-    let probe = crate::source::probe(video)?;
+    let probe = twitchscope_engine::source::probe(video)?;
     let (width, height) = if probe.rotation % 180 == 90 {
         (probe.height, probe.width)
     } else {
@@ -59,14 +59,14 @@ fn face_crop(video: &Path, t: f64) -> Result<Option<(usize, usize, usize)>> {
         .stdin(Stdio::null())
         .output()
         .context("running ffmpeg to find the face for event images")?;
-    let mut frame = crate::frame::Frame::default();
+    let mut frame = twitchscope_engine::frame::Frame::default();
     frame.ensure_size(width, height);
     if !out.status.success() || out.stdout.len() != frame.rgb.len() {
         return Ok(None);
     }
     frame.rgb.copy_from_slice(&out.stdout);
     frame.update_luma_from_rgb();
-    let Some(face) = crate::face::FaceTracker::new()?.detect(&frame)? else {
+    let Some(face) = twitchscope_engine::face::FaceTracker::new()?.detect(&frame)? else {
         return Ok(None);
     };
     // The detector's box is tight (brows to chin); widen it so the brows,

@@ -2,11 +2,11 @@
 //! Jankovic frequency estimates (each with the rule used), and rest versus
 //! provocation from the guided protocol's step marks. Pure functions.
 
-use crate::analysis::{Analysis, Laterality, affected_sides};
-use crate::events::{Event, EventKind, EventSide};
-pub use crate::figures::{COLUMNS, KINDS, NARROWED_CLOSURE, SideFigures, narrows};
-use crate::regions::Region;
-use crate::session::{StepMark, StepPhase};
+use twitchscope_engine::analysis::{Analysis, Laterality, affected_sides};
+use twitchscope_engine::events::{Event, EventKind, EventSide};
+pub use twitchscope_engine::figures::{COLUMNS, KINDS, NARROWED_CLOSURE, SideFigures, narrows};
+use twitchscope_engine::regions::Region;
+use twitchscope_session::{StepMark, StepPhase};
 
 /// Resting blink rate above which blinking counts as increased
 /// (Bentivoglio 2006: > 27 per minute is a red flag).

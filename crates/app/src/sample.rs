@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 /// The embedded demo video (H.264 in MP4).
-pub const DEMO_MP4: &[u8] = include_bytes!("../samples/demo_left_hfs.mp4");
+pub const DEMO_MP4: &[u8] = include_bytes!("../../../samples/demo_left_hfs.mp4");
 
 /// Human-readable name of the demo source.
 pub const DEMO_NAME: &str = "embedded sample (patient-left hemifacial spasm phantom)";

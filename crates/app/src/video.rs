@@ -8,7 +8,7 @@ use egui::{Color32, Pos2, Rect, RichText, Sense, Shape, Stroke, TextureHandle, p
 use super::pipeline::{DisplayFrame, FaceQuality};
 use super::store::Store;
 use super::{side_color, side_label};
-use crate::regions::{Region, RegionLayout, Side, rect_corners_in_image};
+use twitchscope_engine::regions::{Region, RegionLayout, Side, rect_corners_in_image};
 
 /// Size, time and pose of the frame in the texture.
 #[derive(Clone, Copy, Debug, Default)]
@@ -17,7 +17,7 @@ pub struct FrameInfo {
     pub height: usize,
     pub t: f64,
     pub index: u64,
-    pub pose: Option<crate::regions::Similarity>,
+    pub pose: Option<twitchscope_engine::regions::Similarity>,
 }
 
 impl FrameInfo {

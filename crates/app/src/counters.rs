@@ -6,7 +6,7 @@ use egui::RichText;
 use super::pipeline::FrameStats;
 use super::store::Store;
 use super::{BILATERAL_COLOR, side_color};
-use crate::regions::Side;
+use twitchscope_engine::regions::Side;
 
 pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_fraction: Option<f64>) {
     ui.heading("Counters");

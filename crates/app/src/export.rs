@@ -6,7 +6,7 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use egui::{Color32, RichText};
 
-use crate::analysis::AnalysisConfig;
+use twitchscope_engine::analysis::AnalysisConfig;
 
 /// Where an export stands.
 #[derive(Debug, Default)]
@@ -45,7 +45,7 @@ impl ExportPanel {
         let spawned = std::thread::Builder::new()
             .name("report-export".into())
             .spawn(move || {
-                let result = crate::report::export_session_report(&d, Some(&root), &config)
+                let result = twitchscope_report::export_session_report(&d, Some(&root), &config)
                     .map_err(|e| format!("{e:#}"));
                 let _ = tx.send(result);
                 if let Some(ctx) = ctx {
@@ -133,7 +133,7 @@ mod tests {
             panic!("state {:?}", panel.state)
         };
         assert!(!msg.is_empty());
-        assert!(!dir.path().join(crate::report::REPORT_PDF).exists());
+        assert!(!dir.path().join(twitchscope_report::REPORT_PDF).exists());
         panel.reset_unless_for(Some(dir.path()));
         assert!(matches!(panel.state, ExportState::Failed(_)));
         panel.reset_unless_for(None);

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use crate::analysis::Analysis;
+use twitchscope_engine::analysis::Analysis;
 
 /// Sessions needed (this one included) before the trend page appears.
 pub const MIN_SESSIONS: usize = 3;
@@ -59,11 +59,11 @@ pub fn history_from_dir(
 ) -> anyhow::Result<Vec<TrendPoint>> {
     let exclude = exclude.canonicalize().ok();
     let mut out = Vec::new();
-    for listing in crate::session::list_sessions(root)? {
+    for listing in twitchscope_session::list_sessions(root)? {
         if listing.dir.canonicalize().ok() == exclude && exclude.is_some() {
             continue;
         }
-        let Ok(Some(summary)) = crate::session::read_summary(&listing.dir) else {
+        let Ok(Some(summary)) = twitchscope_session::read_summary(&listing.dir) else {
             continue;
         };
         if let Some(p) = summary

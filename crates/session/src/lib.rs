@@ -65,6 +65,10 @@
 //! (null when the caller had none, e.g. a recording too short to analyse).
 //! [`list_sessions`] reads only its summary fields; [`read_summary`] reads it
 //! whole; [`RecordedSession::analyze`] recomputes it from the samples.
+//!
+//! Crate `twitchscope-session`: owns the session format, its writer
+//! ([`Recorder`]), reader and library listing. It builds on the engine's
+//! samples and analysis and may not touch windows, cameras or the report.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -74,12 +78,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{
+use twitchscope_engine::analysis::{
     Analysis, AnalysisConfig, Coverage, Laterality, analyze_samples, span_duration_s,
 };
-use crate::frame::SourceInfo;
-use crate::motion::MotionSample;
-use crate::regions::{Region, Side};
+use twitchscope_engine::frame::SourceInfo;
+use twitchscope_engine::motion::MotionSample;
+use twitchscope_engine::regions::{Region, Side};
 
 /// Schema name written into `meta.json` and `summary.json`.
 pub const SESSION_SCHEMA: &str = "twitchscope.session/1";
@@ -968,7 +972,7 @@ fn data_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::motion::RegionMotion;
+    use twitchscope_engine::motion::RegionMotion;
 
     const FPS: f64 = 30.0;
     /// Fields of one samples.csv record.
@@ -1442,7 +1446,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
-                "session::tests::killed_writer_child",
+                "tests::killed_writer_child",
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",

@@ -25,15 +25,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::analysis::{Analysis, AnalysisConfig, Coverage, Engine, FrameReport, analyze_samples};
 use crate::camera::{CameraRequest, CameraSource};
-use crate::encode::Encoder;
-use crate::frame::{Frame, FrameSource, SourceInfo};
-use crate::motion::MotionSample;
-use crate::regions::{RegionLayout, Similarity};
 use crate::sample::{DEMO_NAME, demo_video_path};
-use crate::session::{SessionMeta, SessionWriter, StepMark, StepPhase};
-use crate::source::VideoFileSource;
+use twitchscope_engine::analysis::{
+    Analysis, AnalysisConfig, Coverage, Engine, FrameReport, analyze_samples,
+};
+use twitchscope_engine::encode::Encoder;
+use twitchscope_engine::frame::{Frame, FrameSource, SourceInfo};
+use twitchscope_engine::motion::MotionSample;
+use twitchscope_engine::regions::{RegionLayout, Similarity};
+use twitchscope_engine::source::VideoFileSource;
+use twitchscope_session::{SessionMeta, SessionWriter, StepMark, StepPhase};
 
 /// Frames the capture → analysis queue holds before the oldest is dropped.
 pub const QUEUE_FRAMES: usize = 8;

@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::analysis::Analysis;
-use crate::motion::MotionSample;
-use crate::regions::Region;
-use crate::session::{RecordedSession, StepMark};
+use twitchscope_engine::analysis::Analysis;
+use twitchscope_engine::motion::MotionSample;
+use twitchscope_engine::regions::Region;
+use twitchscope_session::{RecordedSession, StepMark};
 
 /// Where a store's data come from.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,7 +169,7 @@ impl Store {
                 .iter()
                 .filter(|e| e.is_spasm() && e.start_s <= t && e.end_s >= t)
             {
-                for side in crate::regions::Side::BOTH {
+                for side in twitchscope_engine::regions::Side::BOTH {
                     if e.side.involves(side) {
                         for region in &e.regions {
                             let v = &mut out[side.index()][region.index()];
@@ -187,8 +187,8 @@ impl Store {
         let mut current: Option<&str> = None;
         for m in self.steps.iter().filter(|m| m.t <= t) {
             current = match m.phase {
-                crate::session::StepPhase::Start => Some(m.step.as_str()),
-                crate::session::StepPhase::End => None,
+                twitchscope_session::StepPhase::Start => Some(m.step.as_str()),
+                twitchscope_session::StepPhase::End => None,
             };
         }
         current
@@ -198,7 +198,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::motion::RegionMotion;
+    use twitchscope_engine::motion::RegionMotion;
 
     fn sample(t: f64, left_speed: f32) -> MotionSample {
         let mut s = MotionSample {

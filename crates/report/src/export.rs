@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use crate::analysis::Analysis;
-use crate::regions::{Region, Side};
+use twitchscope_engine::analysis::Analysis;
+use twitchscope_engine::regions::{Region, Side};
 
 /// One output format.
 pub trait Exporter {
@@ -112,7 +112,7 @@ impl Exporter for SessionSummaryCsv {
     }
 
     fn serialize(&self, analysis: &Analysis) -> Result<Vec<u8>> {
-        use crate::report::clinical::{COLUMNS, jankovic_frequency, side_figures, smc_grade};
+        use crate::clinical::{COLUMNS, jankovic_frequency, side_figures, smc_grade};
         let s = &analysis.summary;
         let mut head = String::from(
             "source,duration_s,fps,frames,face_visible_fraction,laterality,events_per_min,\
@@ -186,7 +186,7 @@ fn csv_field(s: &str) -> String {
 
 /// A short plain-words summary for the terminal.
 pub fn plain_summary(a: &Analysis) -> String {
-    use crate::analysis::Laterality;
+    use twitchscope_engine::analysis::Laterality;
     let s = &a.summary;
     let mut out = String::new();
     let _ = writeln!(
