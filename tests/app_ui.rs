@@ -304,3 +304,63 @@ fn switching_source_while_recording_keeps_the_recording() {
         harness.state().error
     );
 }
+
+#[test]
+fn closing_while_recording_saves_without_blocking_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = AppOptions {
+        source: Some(SourceChoice::Demo),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..AppOptions::default()
+    };
+    let app = TwitchApp::new(options, None);
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(|ui, app: &mut TwitchApp| app.show(ui), app);
+    assert!(step_until(&mut harness, Duration::from_secs(15), |app| {
+        *app.status() == Status::Running
+    }));
+    harness.get_by_label("Record freely").click();
+    assert!(step_until(&mut harness, Duration::from_secs(5), |app| {
+        matches!(app.recording(), Recording::On { .. })
+    }));
+    std::thread::sleep(Duration::from_millis(3000));
+    harness.step();
+    // The first close request is answered at once: not yet, the recording
+    // is being saved in the background.
+    let asked = Instant::now();
+    assert!(!harness.state_mut().ready_to_close());
+    assert!(
+        asked.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        asked.elapsed()
+    );
+    harness.step();
+    assert!(has_label(
+        &harness,
+        "Saving the recording before the window closes…"
+    ));
+    // Then the window may close, with the recording on disk.
+    let start = Instant::now();
+    let mut ready = false;
+    while !ready && start.elapsed() < Duration::from_secs(30) {
+        harness.step();
+        ready = harness.state_mut().ready_to_close();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(ready, "the window never became ready to close");
+    let root = harness.state().data_dir().to_path_buf();
+    let saved = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .any(|e| e.path().join("summary.json").is_file());
+    assert!(
+        saved,
+        "the recording was not closed before the window could go"
+    );
+    assert!(
+        harness.state().error.is_none(),
+        "{:?}",
+        harness.state().error
+    );
+}

@@ -139,6 +139,8 @@ pub struct TwitchApp {
     pub export: export::ExportPanel,
     last_time: Option<f64>,
     quit_at: Option<f64>,
+    /// The window was asked to close and waits for pipelines to wind down.
+    closing: bool,
 }
 
 impl TwitchApp {
@@ -177,6 +179,7 @@ impl TwitchApp {
             export: export::ExportPanel::default(),
             last_time: None,
             quit_at: None,
+            closing: false,
         }
     }
 
@@ -285,6 +288,28 @@ impl TwitchApp {
                 _ => {}
             }
         }
+    }
+
+    /// Asked to close the window: whether it may close now. The pipeline
+    /// (and any recording it holds) is stopped in the background, never
+    /// waited for on this thread; until it has finished the window stays
+    /// and says why. If saving fails, the window stays open with the error.
+    pub fn ready_to_close(&mut self) -> bool {
+        if !self.closing {
+            self.closing = true;
+            self.wizard.stop();
+            if let Some(p) = self.pipeline.take() {
+                p.request_stop();
+                self.retiring.push(p);
+            }
+        }
+        let had_error = self.error.is_some();
+        self.poll_retiring();
+        if self.error.is_some() && !had_error {
+            self.closing = false;
+            return false;
+        }
+        self.retiring.is_empty()
     }
 
     /// Takes what the pipeline published.
@@ -492,6 +517,13 @@ impl TwitchApp {
                 self.auto_source = false;
                 self.start_source(choice);
             }
+            if self.closing && !self.retiring.is_empty() {
+                ui.label(
+                    RichText::new("Saving the recording before the window closes…")
+                        .color(Color32::YELLOW)
+                        .strong(),
+                );
+            }
             if let Some(b) = &self.banner {
                 egui::Frame::new()
                     .fill(Color32::from_rgb(90, 70, 10))
@@ -638,6 +670,18 @@ impl TwitchApp {
             self.quit_at = None;
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
+        // Closing waits for recordings to be saved without blocking the UI:
+        // the first request is cancelled while pipelines wind down, and the
+        // window closes itself once they have.
+        let close_requested = ui.input(|i| i.viewport().close_requested());
+        if close_requested || self.closing {
+            let ready = self.ready_to_close();
+            if close_requested && !ready {
+                ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            } else if !close_requested && ready {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
     }
 }
 
@@ -648,8 +692,9 @@ impl eframe::App for TwitchApp {
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.wizard.stop();
-        // Stopping closes any recording cleanly; at exit that is waited for,
-        // so nothing recorded is lost.
+        // Normally nothing is left here (the window closes only once its
+        // pipelines have finished, see `ready_to_close`); if the app is made
+        // to exit otherwise, recordings are still closed before it goes.
         if let Some(p) = self.pipeline.take() {
             p.stop();
         }
