@@ -9,6 +9,7 @@ use twitchscope::analysis::{Analysis, AnalysisConfig, Engine, Laterality, analyz
 use twitchscope::export::{Exporter, JsonExporter, SessionSummaryCsv};
 use twitchscope::frame::{Frame, FrameSource};
 use twitchscope::motion::MotionSample;
+use twitchscope::report::clinical::HIGH_BLINK_RATE;
 use twitchscope::report::{ReportInput, TrendPoint, render_pdf};
 use twitchscope::session::{SessionMeta, SessionWriter, StepMark, StepPhase};
 use twitchscope::synth::{self, Scenario, SynthSpec, SyntheticSource};
@@ -195,9 +196,16 @@ fn no_spasm_report_says_so_and_draws_no_empty_chart() {
     assert_has(&text, "no dominant twitch frequency was measured");
     assert!(!text.contains("Dominant twitch frequency over time"));
     assert_has(&text, "No spasm events, so no event images.");
-    // SMC "none", Jankovic 0 or 1 depending on the blink rate.
+    // SMC "none"; Jankovic 1 when resting blinks exceed the red-flag rate,
+    // else 0.
+    let jankovic = if a.summary.blinks_per_min > HIGH_BLINK_RATE {
+        1
+    } else {
+        0
+    };
     let csv = String::from_utf8(SessionSummaryCsv.serialize(&a).unwrap()).unwrap();
-    assert!(csv.lines().nth(1).unwrap().ends_with(",none,0") || csv.ends_with(",none,1\n"));
+    let row = csv.lines().nth(1).unwrap();
+    assert!(row.ends_with(&format!(",none,{jankovic}")), "{row}");
 }
 
 #[test]
