@@ -12,8 +12,8 @@
 //!   program).
 //!
 //! Crate `twitchscope-report`: owns the PDF report and the JSON/CSV
-//! exporters ([`export`]). It reads analyses and sessions; it may not touch
-//! windows or cameras, and it does not run the engine.
+//! exporters ([`export`]). It reads analyses and sessions (and cuts event
+//! images from the video); it may not touch windows or cameras.
 
 pub mod charts;
 pub mod clinical;
