@@ -913,8 +913,9 @@ impl Image<'_> {
 
     /// [`Image::sample`]'s resampling where [`Image::holds`]: the same
     /// arithmetic as [`Image::bilinear`] without its clamps, which keeps
-    /// the per-pixel loop free of branches (a third of the engine's time
-    /// went to the clamped version).
+    /// the per-pixel loop free of branches (a test checks the two agree).
+    /// The formula is written out here rather than shared with
+    /// `bilinear`: a shared helper measured 6% slower per frame.
     fn sample_inside(&self, to_image: &Affine, rect: &Rect, out: &mut [f32]) {
         let (width, luma) = (self.width, self.luma);
         for (row, out_row) in out[..rect.area()].chunks_exact_mut(rect.w).enumerate() {
