@@ -181,17 +181,7 @@ impl EyeReaders {
 mod tests {
     use super::*;
     use crate::face::FaceTracker;
-    use crate::frame::Frame;
-
-    fn astronaut() -> Frame {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/astronaut.png");
-        let img = image::open(path).expect("samples/astronaut.png").to_rgb8();
-        let mut frame = Frame::default();
-        frame.ensure_size(img.width() as usize, img.height() as usize);
-        frame.rgb = img.into_raw();
-        frame.update_luma_from_rgb();
-        frame
-    }
+    use crate::face::tests::astronaut;
 
     #[test]
     fn readers_answer_in_order_with_the_in_line_numbers() {

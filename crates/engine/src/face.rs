@@ -799,7 +799,7 @@ fn check_frame(frame: &Frame) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The committed public-domain test portrait (see samples/README.md).
@@ -813,7 +813,8 @@ mod tests {
         f
     }
 
-    fn astronaut() -> Frame {
+    /// The portrait as a frame (shared with the other engine tests).
+    pub(crate) fn astronaut() -> Frame {
         let img = image::open(ASTRONAUT)
             .expect("samples/astronaut.png")
             .to_rgb8();
