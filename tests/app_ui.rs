@@ -52,6 +52,39 @@ fn has_label(harness: &Harness<'_, TwitchApp>, label: &str) -> bool {
     harness.query_all_by_label(label).next().is_some()
 }
 
+/// The app on the demo sample with its sessions in `dir`, recording freely
+/// for `record_for`.
+fn recording_demo(dir: &std::path::Path, record_for: Duration) -> Harness<'static, TwitchApp> {
+    let options = AppOptions {
+        source: Some(SourceChoice::Demo),
+        data_dir: Some(dir.to_path_buf()),
+        ..AppOptions::default()
+    };
+    let app = TwitchApp::new(options, None);
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(|ui, app: &mut TwitchApp| app.show(ui), app);
+    assert!(step_until(&mut harness, Duration::from_secs(15), |app| {
+        *app.status() == Status::Running
+    }));
+    harness.get_by_label("Record freely").click();
+    assert!(step_until(&mut harness, Duration::from_secs(5), |app| {
+        matches!(app.recording(), Recording::On { .. })
+    }));
+    std::thread::sleep(record_for);
+    harness.step();
+    harness
+}
+
+/// Whether a session under `root` was closed (its summary written).
+fn has_saved_session(root: &std::path::Path) -> bool {
+    std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().join("summary.json").is_file())
+}
+
 #[test]
 fn every_panel_is_shown_and_a_recording_replays() {
     let dir = tempfile::tempdir().unwrap();
@@ -261,37 +294,17 @@ fn analyse_now_takes_every_frame_of_a_file() {
 #[test]
 fn switching_source_while_recording_keeps_the_recording() {
     let dir = tempfile::tempdir().unwrap();
-    let options = AppOptions {
-        source: Some(SourceChoice::Demo),
-        data_dir: Some(dir.path().to_path_buf()),
-        ..AppOptions::default()
-    };
-    let app = TwitchApp::new(options, None);
-    let mut harness = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_ui_state(|ui, app: &mut TwitchApp| app.show(ui), app);
-    assert!(step_until(&mut harness, Duration::from_secs(15), |app| {
-        *app.status() == Status::Running
-    }));
-    harness.get_by_label("Record freely").click();
-    assert!(step_until(&mut harness, Duration::from_secs(5), |app| {
-        matches!(app.recording(), Recording::On { .. })
-    }));
-    std::thread::sleep(Duration::from_millis(4000));
-    harness.step();
+    let mut harness = recording_demo(dir.path(), Duration::from_millis(4000));
     // Another source while recording: the old pipeline closes the recording
     // in the background and the library lists it when it is done.
     harness.get_by_label("Demo sample").click();
-    let summary = |d: &std::path::Path| {
-        std::fs::read_dir(d)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| e.path().join("summary.json").is_file())
-    };
     let root = harness.state().data_dir().to_path_buf();
     assert!(
-        step_until(&mut harness, Duration::from_secs(30), |_| summary(&root)),
+        step_until(
+            &mut harness,
+            Duration::from_secs(30),
+            |_| has_saved_session(&root)
+        ),
         "the recording was not closed"
     );
     assert!(step_until(&mut harness, Duration::from_secs(10), |app| {
@@ -308,24 +321,7 @@ fn switching_source_while_recording_keeps_the_recording() {
 #[test]
 fn closing_while_recording_saves_without_blocking_the_window() {
     let dir = tempfile::tempdir().unwrap();
-    let options = AppOptions {
-        source: Some(SourceChoice::Demo),
-        data_dir: Some(dir.path().to_path_buf()),
-        ..AppOptions::default()
-    };
-    let app = TwitchApp::new(options, None);
-    let mut harness = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_ui_state(|ui, app: &mut TwitchApp| app.show(ui), app);
-    assert!(step_until(&mut harness, Duration::from_secs(15), |app| {
-        *app.status() == Status::Running
-    }));
-    harness.get_by_label("Record freely").click();
-    assert!(step_until(&mut harness, Duration::from_secs(5), |app| {
-        matches!(app.recording(), Recording::On { .. })
-    }));
-    std::thread::sleep(Duration::from_millis(3000));
-    harness.step();
+    let mut harness = recording_demo(dir.path(), Duration::from_millis(3000));
     // The first close request is answered at once: not yet, the recording
     // is being saved in the background.
     assert!(!harness.state_mut().ready_to_close());
@@ -343,13 +339,8 @@ fn closing_while_recording_saves_without_blocking_the_window() {
         std::thread::sleep(Duration::from_millis(30));
     }
     assert!(ready, "the window never became ready to close");
-    let root = harness.state().data_dir().to_path_buf();
-    let saved = std::fs::read_dir(&root)
-        .unwrap()
-        .flatten()
-        .any(|e| e.path().join("summary.json").is_file());
     assert!(
-        saved,
+        has_saved_session(harness.state().data_dir()),
         "the recording was not closed before the window could go"
     );
     assert!(
