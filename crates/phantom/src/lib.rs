@@ -742,7 +742,10 @@ impl Event {
         let rate = rng.int(4, 6) as f64;
         let dur = rng.range(1.0, 2.5);
         let n = ((dur * rate).round() as u32).max(4);
-        let pulse = rng.range(0.6, 0.8) / rate;
+        // Each twitch lasts from 60 ms (a frame or two on a webcam, as brief
+        // as an orbicularis twitch gets) to 80% of the period (neighbouring
+        // twitches nearly merge): a detector must see both.
+        let pulse = rng.range(0.06, 0.8 / rate);
         let synk = regions.len() > 1;
         Event {
             kind: Kind::Clonic,
