@@ -21,6 +21,8 @@ use crate::frame::{Frame, FrameSource, SourceInfo};
 pub enum SourceError {
     #[error("{0}: no such file")]
     Missing(PathBuf),
+    #[error("{path}: cannot be read ({reason})")]
+    Unreadable { path: PathBuf, reason: String },
     #[error("{0}: is a directory, not a video file")]
     Directory(PathBuf),
     #[error("{0}: the file is empty")]
@@ -43,15 +45,58 @@ pub struct Probe {
     pub rotation: i32,
 }
 
+/// Why `path` cannot be opened, in the user's terms.
+fn unreadable(path: &Path, e: &std::io::Error) -> SourceError {
+    let path = path.to_path_buf();
+    match e.kind() {
+        std::io::ErrorKind::NotFound => SourceError::Missing(path),
+        std::io::ErrorKind::PermissionDenied => SourceError::Unreadable {
+            path,
+            reason: "no permission to read it".to_string(),
+        },
+        _ => SourceError::Unreadable {
+            path,
+            reason: e.to_string(),
+        },
+    }
+}
+
 fn check_file(path: &Path) -> Result<(), SourceError> {
-    let meta = std::fs::metadata(path).map_err(|_| SourceError::Missing(path.to_path_buf()))?;
+    let meta = std::fs::metadata(path).map_err(|e| unreadable(path, &e))?;
     if meta.is_dir() {
         return Err(SourceError::Directory(path.to_path_buf()));
     }
     if meta.len() == 0 {
         return Err(SourceError::Empty(path.to_path_buf()));
     }
+    // Reading the metadata needs only the folder's permission; the file's
+    // own is checked by opening it (else ffprobe's words would be the
+    // message).
+    std::fs::File::open(path).map_err(|e| unreadable(path, &e))?;
     Ok(())
+}
+
+/// A timestamp further than this after the previous frame's is broken
+/// (a wrapped or corrupt presentation time), not a pause in a face video:
+/// the frame is placed one nominal frame after the last instead.
+const MAX_FRAME_GAP_S: f64 = 10.0;
+
+/// How long to wait for a frame's timestamp line once the frame's pixels
+/// have arrived (ffmpeg writes the line first; stderr can lag a little).
+/// After a timestamp fails to come, the next frames wait only briefly, so
+/// a log without them costs milliseconds, not seconds, per frame.
+const TIMESTAMP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const TIMESTAMP_WAIT_AFTER_MISS: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// `(frame number, pts_time)` from one line of ffmpeg's `showinfo` log.
+fn parse_showinfo(line: &str) -> Option<(u64, f64)> {
+    let after = |key: &str| {
+        let pos = line.find(key)? + key.len();
+        line[pos..].split_whitespace().next()
+    };
+    let n = after(" n:")?.parse().ok()?;
+    let t = after("pts_time:")?.parse::<f64>().ok()?;
+    t.is_finite().then_some((n, t))
 }
 
 fn parse_rate(s: &str) -> Option<f64> {
@@ -144,7 +189,12 @@ pub struct VideoFileSource {
     info: SourceInfo,
     child: Child,
     stdout: ChildStdout,
-    times: Receiver<f64>,
+    /// `(frame number, pts_time)` per frame, from ffmpeg's log.
+    times: Receiver<(u64, f64)>,
+    /// A timestamp that arrived for a later frame than the one asked for
+    /// (the current frame's line was lost).
+    early_time: Option<(u64, f64)>,
+    wait: std::time::Duration,
     stderr_thread: Option<JoinHandle<String>>,
     next_index: u64,
     fallback_dt: f64,
@@ -195,11 +245,9 @@ impl VideoFileSource {
         let stderr_thread = std::thread::spawn(move || {
             let mut tail = String::new();
             for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
-                if let Some(pos) = line.find("pts_time:") {
-                    let rest = &line[pos + 9..];
-                    let num = rest.split_whitespace().next().unwrap_or("");
-                    if let Ok(t) = num.parse::<f64>() {
-                        let _ = tx.send(t);
+                if line.contains("pts_time:") {
+                    if let Some(time) = parse_showinfo(&line) {
+                        let _ = tx.send(time);
                     }
                 } else if !line.contains("showinfo") {
                     if tail.len() > 4000 {
@@ -224,11 +272,40 @@ impl VideoFileSource {
             child,
             stdout,
             times: rx,
+            early_time: None,
+            wait: TIMESTAMP_WAIT,
             stderr_thread: Some(stderr_thread),
             next_index: 0,
             fallback_dt: 1.0 / probe.fps.max(1.0),
             last_t: f64::NAN,
         })
+    }
+
+    /// The presentation time ffmpeg gave frame `index`, if its line came.
+    /// Lines are matched by frame number, so a lost line costs one frame
+    /// its time instead of shifting every later one.
+    fn timestamp_of(&mut self, index: u64) -> Option<f64> {
+        loop {
+            let (n, t) = match self.early_time.take() {
+                Some(pending) => pending,
+                None => match self.times.recv_timeout(self.wait) {
+                    Ok(time) => time,
+                    Err(_) => {
+                        self.wait = TIMESTAMP_WAIT_AFTER_MISS;
+                        return None;
+                    }
+                },
+            };
+            if n == index {
+                self.wait = TIMESTAMP_WAIT;
+                return Some(t);
+            }
+            if n > index {
+                self.early_time = Some((n, t));
+                return None;
+            }
+            // A line for a frame already placed: skip it.
+        }
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -278,16 +355,16 @@ impl FrameSource for VideoFileSource {
             return Ok(false);
         }
         frame.update_luma_from_rgb();
-        // The timestamp line is printed before the frame is written, but
-        // allow a short wait in case stderr is behind.
-        let t = self
-            .times
-            .recv_timeout(std::time::Duration::from_secs(2))
-            .ok()
-            .filter(|t| t.is_finite());
+        let t = self.timestamp_of(self.next_index);
         let t = match t {
-            Some(t) if self.last_t.is_nan() || t > self.last_t => t,
-            // Missing or non-increasing timestamps: step by the nominal rate.
+            Some(t)
+                if self.last_t.is_nan()
+                    || (t > self.last_t && t - self.last_t <= MAX_FRAME_GAP_S) =>
+            {
+                t
+            }
+            // Missing, non-increasing or implausibly far timestamps: step
+            // by the nominal rate.
             _ if self.last_t.is_finite() => self.last_t + self.fallback_dt,
             _ => 0.0,
         };
@@ -333,6 +410,48 @@ mod tests {
         std::fs::write(&text, b"this is not a video at all").unwrap();
         let e = VideoFileSource::open(&text).err().unwrap().to_string();
         assert!(e.contains("not a readable video"), "{e}");
+    }
+
+    #[test]
+    fn showinfo_lines_give_frame_number_and_time() {
+        let line = "[Parsed_showinfo_0 @ 0x55adfa2e9680] n:   3 pts:   9000 pts_time:0.1     \
+                    pos:    36974 fmt:yuv420p sar:15/16 s:512x480 i:P iskey:0 type:B";
+        assert_eq!(parse_showinfo(line), Some((3, 0.1)));
+        assert_eq!(
+            parse_showinfo("[Parsed_showinfo_0] config in time_base: 1/90000"),
+            None
+        );
+        assert_eq!(parse_showinfo("[showinfo] n:   4 pts: 1 pts_time:nan"), None);
+    }
+
+    #[test]
+    fn an_unreadable_file_says_so() {
+        // The message, whoever runs the test.
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = unreadable(Path::new("clip.mp4"), &denied).to_string();
+        assert_eq!(e, "clip.mp4: cannot be read (no permission to read it)");
+        let gone = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert!(
+            unreadable(Path::new("clip.mp4"), &gone)
+                .to_string()
+                .contains("no such file")
+        );
+        // And from a real file, where permissions apply to this user.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locked.mp4");
+        std::fs::write(&path, b"not empty").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::File::open(&path).is_ok() {
+            // Running as root: permissions do not stop reading.
+            eprintln!("skipped: this user can read a file with mode 000");
+            return;
+        }
+        let e = VideoFileSource::open(&path).err().unwrap().to_string();
+        assert!(
+            e.contains("locked.mp4") && e.contains("no permission"),
+            "{e}"
+        );
     }
 
     /// A phone video stored landscape with a 90° display rotation comes out
