@@ -62,6 +62,32 @@ fn bad_inputs_get_one_clear_line() {
         "not a readable video",
     );
 
+    // Random bytes named .mp4.
+    let noise: Vec<u8> = (0u32..200_000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(p("noise.mp4"), &noise).unwrap();
+    assert_user_error(
+        &twitchscope(&["analyze", p("noise.mp4").to_str().unwrap()]),
+        "not a readable video",
+    );
+
+    // Sound only.
+    ffmpeg(
+        &["-f", "lavfi", "-i", "sine=frequency=440:duration=3"],
+        &p("voice.m4a"),
+    );
+    assert_user_error(
+        &twitchscope(&["analyze", p("voice.m4a").to_str().unwrap()]),
+        "no video stream",
+    );
+
+    // A path through a file, as if it were a folder.
+    assert_user_error(
+        &twitchscope(&["analyze", p("notes.mp4/clip.mp4").to_str().unwrap()]),
+        "cannot be read",
+    );
+
     // A real video with no face in it.
     ffmpeg(
         &[
@@ -88,6 +114,16 @@ fn bad_inputs_get_one_clear_line() {
     synth::render(&short, &p("short.mp4")).unwrap();
     assert_user_error(
         &twitchscope(&["analyze", p("short.mp4").to_str().unwrap()]),
+        "too short",
+    );
+
+    // A single frame.
+    ffmpeg(
+        &["-i", p("short.mp4").to_str().unwrap(), "-frames:v", "1"],
+        &p("one_frame.mp4"),
+    );
+    assert_user_error(
+        &twitchscope(&["analyze", p("one_frame.mp4").to_str().unwrap()]),
         "too short",
     );
 
@@ -172,6 +208,67 @@ fn analyze_writes_json_and_csv_in_the_documented_schema() {
             .unwrap()
             .contains("left_lower_lid")
     );
+}
+
+/// A video cut in the middle (an interrupted copy, a full disk) is
+/// analysed up to the cut, and both the terminal and the JSON say so.
+#[test]
+fn a_cut_video_is_analysed_to_the_cut_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = SynthSpec {
+        scenario: Scenario::RestBlinks,
+        seconds: 8.0,
+        ..SynthSpec::default()
+    };
+    let whole = dir.path().join("whole.mp4");
+    synth::render(&spec, &whole).unwrap();
+    // The index first, so that what precedes a cut can be decoded.
+    let indexed = dir.path().join("indexed.mp4");
+    ffmpeg(
+        &[
+            "-i",
+            whole.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+        ],
+        &indexed,
+    );
+    let bytes = std::fs::read(&indexed).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 3 / 4]).unwrap();
+    let json = dir.path().join("cut.json");
+    let out = twitchscope(&[
+        "analyze",
+        cut.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Warning: the video ends at"), "{stdout}");
+    assert!(stdout.contains("cut short"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let note = &v["quality"]["ended_early"];
+    let (read, declared) = (
+        note["read_s"].as_f64().unwrap(),
+        note["declared_s"].as_f64().unwrap(),
+    );
+    assert!(
+        (declared - 8.0).abs() < 0.2 && read > 3.0 && read < 7.0,
+        "{note}"
+    );
+    assert!((v["source"]["duration_s"].as_f64().unwrap() - read).abs() < 0.2);
+
+    // The whole file says nothing of the kind.
+    let out = twitchscope(&["analyze", indexed.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Warning"));
 }
 
 #[test]

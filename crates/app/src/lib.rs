@@ -337,6 +337,10 @@ impl TwitchApp {
         }
         let mut saved = false;
         self.status = live.status.clone();
+        if let Some(cut) = live.ended_early.take() {
+            let name = live.info.as_ref().map_or("the video", |i| i.name.as_str());
+            self.error = Some(format!("{name}: {cut}."));
+        }
         if live.recording != self.recording {
             saved = matches!(live.recording, Recording::Saved(_));
             if let Recording::Failed(msg) = &live.recording {

@@ -31,7 +31,7 @@ use twitchscope_engine::analysis::{
     Analysis, AnalysisConfig, Coverage, Engine, FrameReport, analyze_samples,
 };
 use twitchscope_engine::encode::Encoder;
-use twitchscope_engine::frame::{Frame, FrameSource, SourceInfo};
+use twitchscope_engine::frame::{EndedEarly, Frame, FrameSource, SourceInfo};
 use twitchscope_engine::motion::MotionSample;
 use twitchscope_engine::regions::{RegionLayout, Similarity};
 use twitchscope_engine::source::VideoFileSource;
@@ -224,6 +224,8 @@ pub struct LiveState {
     pub recording: Recording,
     /// Step marks as recorded (pipeline time), for the live store.
     pub new_steps: Vec<StepMark>,
+    /// The file ended before its header said (taken by the UI once).
+    pub ended_early: Option<EndedEarly>,
 }
 
 /// Frame counters, readable without locking.
@@ -421,7 +423,10 @@ fn capture_thread(choice: SourceChoice, shared: Arc<Shared>, pool: Receiver<Fram
             .unwrap_or_default();
         match source.next_frame(&mut frame) {
             Ok(true) => {}
-            Ok(false) => break,
+            Ok(false) => {
+                lock(&shared.live).ended_early = source.ended_early();
+                break;
+            }
             Err(e) => {
                 fail(&shared, format!("{e:#}"));
                 break;

@@ -24,7 +24,7 @@ use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_ev
 use crate::eyes::{EYE_QUEUE, EyeReaders};
 use crate::face::FaceTracker;
 use crate::figures::{self, COLUMNS, SideFigures, side_figures};
-use crate::frame::{Frame, FrameSource, SourceInfo};
+use crate::frame::{EndedEarly, Frame, FrameSource, SourceInfo};
 use crate::motion::{MotionAnalyzer, MotionSample};
 use crate::regions::{Region, RegionLayout, RestShape, Side, Similarity, side_indices};
 use crate::spectral::{
@@ -628,7 +628,9 @@ pub fn analyze_source(
     engine.finish(&mut ready)?;
     let info = source.info().clone();
     engine.coverage().check_analysable(&info.name, info.fps)?;
-    Ok(analyze_samples(engine.samples(), &info, config))
+    let mut analysis = analyze_samples(engine.samples(), &info, config);
+    analysis.quality.ended_early = source.ended_early();
+    Ok(analysis)
 }
 
 /// Where the analysed frames came from.
@@ -659,6 +661,10 @@ impl SourceMeta {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Quality {
     pub face_visible_fraction: f64,
+    /// The video ended before its header said: only what was read is
+    /// analysed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_early: Option<EndedEarly>,
 }
 
 /// Laterality of a window or a session.
@@ -865,6 +871,7 @@ pub fn analyze_samples(
         source,
         quality: Quality {
             face_visible_fraction: coverage.face_visible_fraction(),
+            ended_early: None,
         },
         summary,
         events,

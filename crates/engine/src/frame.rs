@@ -62,10 +62,42 @@ pub struct SourceInfo {
     pub duration_s: Option<f64>,
 }
 
+/// A stream that ended before its own header said it would: a file cut
+/// short by a full disk, an interrupted copy or a crashed recorder. What
+/// could be read is analysed; the user is told what was missing.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EndedEarly {
+    /// Seconds of video that could be read.
+    pub read_s: f64,
+    /// Seconds the file says it holds.
+    pub declared_s: f64,
+    /// The decoder's own words about the damage, when it gave any.
+    pub reason: Option<String>,
+}
+
+impl std::fmt::Display for EndedEarly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the video ends at {:.1} s but says it is {:.1} s long: the file looks cut short",
+            self.read_s, self.declared_s
+        )?;
+        if let Some(reason) = &self.reason {
+            write!(f, " ({reason})")?;
+        }
+        write!(f, "; only the first {:.1} s were analysed", self.read_s)
+    }
+}
+
 /// Anything that yields frames: a video file, a camera, a synthetic phantom.
 pub trait FrameSource: Send {
     fn info(&self) -> &SourceInfo;
     /// Fills `frame` with the next frame. Returns `Ok(false)` at the end of
     /// the stream.
     fn next_frame(&mut self, frame: &mut Frame) -> Result<bool>;
+    /// After the end of the stream: whether it ended before it said it
+    /// would. Sources that cannot tell (cameras) say `None`.
+    fn ended_early(&self) -> Option<EndedEarly> {
+        None
+    }
 }

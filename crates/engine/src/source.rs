@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::frame::{Frame, FrameSource, SourceInfo};
+use crate::frame::{EndedEarly, Frame, FrameSource, SourceInfo};
 
 /// Errors a user can cause by pointing the program at the wrong file.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +88,12 @@ const MAX_FRAME_GAP_S: f64 = 10.0;
 const TIMESTAMP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const TIMESTAMP_WAIT_AFTER_MISS: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// The stream is cut short when it ends this much (seconds, or this
+/// fraction of its declared length, whichever is more) before it said.
+/// Containers round their durations and drop a last frame or two.
+const CUT_MIN_S: f64 = 1.0;
+const CUT_MIN_FRACTION: f64 = 0.05;
+
 /// `(frame number, pts_time)` from one line of ffmpeg's `showinfo` log.
 fn parse_showinfo(line: &str) -> Option<(u64, f64)> {
     let after = |key: &str| {
@@ -97,6 +103,19 @@ fn parse_showinfo(line: &str) -> Option<(u64, f64)> {
     let n = after(" n:")?.parse().ok()?;
     let t = after("pts_time:")?.parse::<f64>().ok()?;
     t.is_finite().then_some((n, t))
+}
+
+/// A line of ffmpeg's log that says the input is damaged.
+fn is_damage(line: &str) -> bool {
+    [
+        "partial file",
+        "corrupt",
+        "Invalid data",
+        "Truncat",
+        "error while decoding",
+    ]
+    .iter()
+    .any(|k| line.to_lowercase().contains(&k.to_lowercase()))
 }
 
 fn parse_rate(s: &str) -> Option<f64> {
@@ -199,6 +218,7 @@ pub struct VideoFileSource {
     next_index: u64,
     fallback_dt: f64,
     last_t: f64,
+    ended_early: Option<EndedEarly>,
 }
 
 impl VideoFileSource {
@@ -278,6 +298,7 @@ impl VideoFileSource {
             next_index: 0,
             fallback_dt: 1.0 / probe.fps.max(1.0),
             last_t: f64::NAN,
+            ended_early: None,
         })
     }
 
@@ -328,6 +349,27 @@ impl VideoFileSource {
                 reason: line,
             });
         }
+        if let Some(declared_s) = self.info.duration_s.filter(|d| d.is_finite())
+            && self.next_index > 0
+        {
+            let read_s = self.last_t + self.fallback_dt;
+            if declared_s - read_s > CUT_MIN_S.max(CUT_MIN_FRACTION * declared_s) {
+                let reason = log.lines().find(|l| is_damage(l)).map(|l| {
+                    // "[mov,mp4,... @ 0x55...] stream 0, ...: partial file"
+                    l.rsplit("] ")
+                        .next()
+                        .unwrap_or(l)
+                        .trim()
+                        .trim_end_matches('.')
+                        .to_string()
+                });
+                self.ended_early = Some(EndedEarly {
+                    read_s,
+                    declared_s,
+                    reason,
+                });
+            }
+        }
         Ok(())
     }
 }
@@ -335,6 +377,10 @@ impl VideoFileSource {
 impl FrameSource for VideoFileSource {
     fn info(&self) -> &SourceInfo {
         &self.info
+    }
+
+    fn ended_early(&self) -> Option<EndedEarly> {
+        self.ended_early.clone()
     }
 
     fn next_frame(&mut self, frame: &mut Frame) -> Result<bool> {
@@ -421,7 +467,10 @@ mod tests {
             parse_showinfo("[Parsed_showinfo_0] config in time_base: 1/90000"),
             None
         );
-        assert_eq!(parse_showinfo("[showinfo] n:   4 pts: 1 pts_time:nan"), None);
+        assert_eq!(
+            parse_showinfo("[showinfo] n:   4 pts: 1 pts_time:nan"),
+            None
+        );
     }
 
     #[test]
@@ -451,6 +500,50 @@ mod tests {
         assert!(
             e.contains("locked.mp4") && e.contains("no permission"),
             "{e}"
+        );
+    }
+
+    /// A file cut in the middle (an interrupted copy, a full disk) is read
+    /// up to the cut and says it ended early; the whole file does not.
+    #[test]
+    fn a_cut_file_is_read_to_the_cut_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = dir.path().join("whole.mp4");
+        let ok = Command::new("ffmpeg")
+            .args(["-v", "error", "-f", "lavfi", "-i"])
+            .arg("testsrc=size=160x120:rate=30:duration=6")
+            .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+            .args(["-movflags", "+faststart"])
+            .arg(&whole)
+            .status()
+            .expect("ffmpeg runs")
+            .success();
+        assert!(ok);
+        let bytes = std::fs::read(&whole).unwrap();
+        let cut = dir.path().join("cut.mp4");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+
+        let read_all = |path: &Path| {
+            let mut src = VideoFileSource::open(path).unwrap();
+            let mut f = Frame::default();
+            let mut n = 0;
+            while src.next_frame(&mut f).unwrap() {
+                n += 1;
+            }
+            (n, src.ended_early())
+        };
+        let (n_whole, note) = read_all(&whole);
+        assert_eq!(n_whole, 180);
+        assert_eq!(note, None);
+        let (n_cut, note) = read_all(&cut);
+        let note = note.expect("the cut is reported");
+        assert!(n_cut > 30 && n_cut < 170, "{n_cut} frames");
+        assert!((note.declared_s - 6.0).abs() < 0.2, "{note:?}");
+        assert!((note.read_s - n_cut as f64 / 30.0).abs() < 0.1, "{note:?}");
+        let text = note.to_string();
+        assert!(
+            text.contains("cut short") && text.contains("analysed"),
+            "{text}"
         );
     }
 

@@ -141,6 +141,9 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
         100.0 * a.quality.face_visible_fraction,
         lit(&steps_done),
     )?;
+    if let Some(cut) = &a.quality.ended_early {
+        writeln!(d, "\n*Warning:* {}.\n", lit(&cut.to_string()))?;
+    }
 
     // 2. Summary.
     let s = &a.summary;

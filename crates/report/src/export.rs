@@ -198,6 +198,9 @@ pub fn plain_summary(a: &Analysis) -> String {
         a.source.fps,
         100.0 * a.quality.face_visible_fraction
     );
+    if let Some(cut) = &a.quality.ended_early {
+        let _ = writeln!(out, "Warning: {cut}.");
+    }
     let side_words = match s.laterality {
         Laterality::None => "No spasm detected.".to_string(),
         Laterality::Left => "Twitching on the patient's LEFT side.".to_string(),
