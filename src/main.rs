@@ -207,8 +207,10 @@ fn run_with_progress(source: &mut dyn FrameSource, config: &AnalysisConfig) -> R
     analysis
 }
 
+/// Outputs replace older ones whole or not at all (a crash or a full disk
+/// mid-write leaves the previous file), readable by the user only.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    twitchscope::session::write_atomically(path, bytes)
 }
 
 fn write_outputs(analysis: &Analysis, json: Option<&Path>, csv: Option<&Path>) -> Result<()> {

@@ -269,6 +269,19 @@ fn a_cut_video_is_analysed_to_the_cut_and_says_so() {
     let out = twitchscope(&["analyze", indexed.to_str().unwrap()]);
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Warning"));
+
+    // An output that cannot be written is named, and nothing half-written
+    // is left beside it.
+    let nowhere = dir.path().join("no_such_folder").join("out.json");
+    assert_user_error(
+        &twitchscope(&[
+            "analyze",
+            indexed.to_str().unwrap(),
+            "--json",
+            nowhere.to_str().unwrap(),
+        ]),
+        "cannot write",
+    );
 }
 
 #[test]

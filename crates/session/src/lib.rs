@@ -237,6 +237,26 @@ fn io_error(err: io::Error, what: &str, path: &Path) -> anyhow::Error {
     anyhow::anyhow!("{what} {}: {err}{hint}", path.display())
 }
 
+/// Options for a new file only its owner can read: recordings and reports
+/// are health data, and other accounts on the machine have no business
+/// with them.
+fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
+/// Creates `dir` (and missing parents) so that only its owner can open it.
+fn create_private_dir(dir: &Path, recursive: bool) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(recursive);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// fsyncs a directory so a rename in it is durable (best effort; not
 /// possible on every platform).
 fn sync_dir(dir: &Path) {
@@ -247,7 +267,8 @@ fn sync_dir(dir: &Path) {
 
 /// Writes `bytes` to `path` so that a reader sees either the old file or the
 /// complete new one, never a partial file: a temporary file in the same
-/// folder is written, fsynced and renamed over `path`.
+/// folder is written, fsynced and renamed over `path`. The file is readable
+/// by its owner only.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path
@@ -264,7 +285,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let written = (|| -> io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut f = private_file().create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -518,7 +539,7 @@ impl SessionWriter {
     /// or written (permissions, read-only or full disk).
     pub fn create(root: &Path, meta: &SessionMeta) -> Result<SessionWriter> {
         check_id(&meta.id)?;
-        fs::create_dir_all(root)
+        create_private_dir(root, true)
             .map_err(|e| io_error(e, "cannot create the sessions folder", root))?;
         let mut meta = meta.clone();
         if !meta.fps.is_finite() {
@@ -534,7 +555,7 @@ impl SessionWriter {
                 format!("{base}-{n}")
             };
             let dir = root.join(&id);
-            match fs::create_dir(&dir) {
+            match create_private_dir(&dir, false) {
                 Ok(()) => {
                     meta.id = id;
                     break dir;
@@ -555,8 +576,9 @@ impl SessionWriter {
 
     fn create_files(dir: PathBuf, meta: SessionMeta) -> Result<SessionWriter> {
         let samples_path = dir.join(SAMPLES_FILE);
-        let file =
-            File::create(&samples_path).map_err(|e| io_error(e, "cannot create", &samples_path))?;
+        let file = private_file()
+            .open(&samples_path)
+            .map_err(|e| io_error(e, "cannot create", &samples_path))?;
         let mut samples = BufWriter::with_capacity(64 * 1024, file);
         let mut header = samples_header();
         header.push('\n');
@@ -565,8 +587,9 @@ impl SessionWriter {
             .and_then(|()| samples.flush())
             .map_err(|e| io_error(e, "cannot write", &samples_path))?;
         let steps_path = dir.join(STEPS_FILE);
-        let steps =
-            File::create(&steps_path).map_err(|e| io_error(e, "cannot create", &steps_path))?;
+        let steps = private_file()
+            .open(&steps_path)
+            .map_err(|e| io_error(e, "cannot create", &steps_path))?;
         let meta_file = MetaFile {
             schema: SESSION_SCHEMA.to_string(),
             meta,
@@ -1207,6 +1230,31 @@ mod tests {
         let w2 = SessionWriter::create(root.path(), &m).unwrap();
         assert_eq!(w2.meta().id, "20261126-081530-2");
         assert_eq!(read_meta(w2.dir()).unwrap().id, "20261126-081530-2");
+    }
+
+    /// Recordings are health data: the folders and files are the user's
+    /// alone (other accounts on the machine cannot list or read them).
+    #[cfg(unix)]
+    #[test]
+    fn sessions_and_written_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let sessions = root.path().join("data").join("sessions");
+        let mut w =
+            SessionWriter::create(&sessions, &meta("20261127-101010", "2026-11-27T10:10:10Z"))
+                .unwrap();
+        w.append(&MotionSample::default()).unwrap();
+        let dir = w.close(None).unwrap();
+        assert_eq!(mode(&sessions), 0o700);
+        assert_eq!(mode(&dir), 0o700);
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+        let report = root.path().join("report.pdf");
+        write_atomically(&report, b"%PDF").unwrap();
+        assert_eq!(mode(&report), 0o600);
     }
 
     #[test]
