@@ -229,6 +229,22 @@ fn every_panel_is_shown_and_a_recording_replays() {
     harness.get_by_label("Back to live").click();
     harness.step();
     assert!(harness.state().replay.is_none());
+
+    // Deleting asks first, then removes the session from the disk.
+    harness.step();
+    harness.get_by_label("Delete").click();
+    harness.step();
+    harness.step();
+    assert!(session_dir.is_dir(), "deleted before the user confirmed");
+    harness.get_by_label("Delete for good").click();
+    harness.step();
+    harness.step();
+    assert!(
+        !session_dir.exists(),
+        "{} is still there",
+        session_dir.display()
+    );
+    assert!(has_label(&harness, "No sessions recorded yet."));
 }
 
 #[test]

@@ -607,6 +607,12 @@ impl TwitchApp {
                 self.replay = None;
                 self.library.playing = false;
             }
+            Some(library::LibraryAction::Delete(dir)) => {
+                if let Err(e) = twitchscope_session::delete_session(&dir) {
+                    self.error = Some(format!("{e:#}"));
+                }
+                self.library.refresh(&self.data_dir);
+            }
             None => {}
         }
 

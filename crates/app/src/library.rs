@@ -15,6 +15,8 @@ pub struct LibraryPanel {
     loaded: bool,
     /// Replay is playing: the cursor advances in real time.
     pub playing: bool,
+    /// The session the user asked to delete, awaiting confirmation.
+    confirm_delete: Option<PathBuf>,
 }
 
 /// What the user asked of the library.
@@ -22,6 +24,8 @@ pub struct LibraryPanel {
 pub enum LibraryAction {
     Replay(PathBuf),
     BackToLive,
+    /// Delete the session (confirmed by the user).
+    Delete(PathBuf),
 }
 
 impl LibraryPanel {
@@ -107,15 +111,37 @@ impl LibraryPanel {
         if let Some(e) = &self.error {
             ui.colored_label(Color32::from_rgb(230, 80, 70), e);
         }
+        if let Some(dir) = self.confirm_delete.clone() {
+            let name = dir.file_name().map_or_else(
+                || dir.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            ui.colored_label(
+                Color32::from_rgb(230, 160, 60),
+                format!(
+                    "Delete session {name} from this computer? Its measurements, exports and \
+                     video are removed for good."
+                ),
+            );
+            ui.horizontal(|ui| {
+                if ui.button("Delete for good").clicked() {
+                    action = Some(LibraryAction::Delete(dir.clone()));
+                    self.confirm_delete = None;
+                }
+                if ui.button("Keep it").clicked() {
+                    self.confirm_delete = None;
+                }
+            });
+        }
         if self.sessions.is_empty() {
             ui.label("No sessions recorded yet.");
-            return None;
+            return action;
         }
         egui::ScrollArea::vertical()
             .max_height(ui.available_height().max(80.0))
             .show(ui, |ui| {
                 egui::Grid::new("sessions_grid")
-                    .num_columns(5)
+                    .num_columns(6)
                     .striped(true)
                     .spacing([8.0, 2.0])
                     .show(ui, |ui| {
@@ -123,6 +149,7 @@ impl LibraryPanel {
                         ui.label(RichText::new("Length").strong());
                         ui.label(RichText::new("Side").strong());
                         ui.label(RichText::new("Ev/min").strong());
+                        ui.label("");
                         ui.label("");
                         ui.end_row();
                         for s in &self.sessions {
@@ -170,6 +197,13 @@ impl LibraryPanel {
                                 .clicked()
                             {
                                 action = Some(LibraryAction::Replay(s.dir.clone()));
+                            }
+                            if ui
+                                .add_enabled(!is_current, egui::Button::new("Delete"))
+                                .on_hover_text("Remove this session from the computer")
+                                .clicked()
+                            {
+                                self.confirm_delete = Some(s.dir.clone());
                             }
                             ui.end_row();
                         }

@@ -728,6 +728,20 @@ impl RecordedSession {
     }
 }
 
+/// Deletes the session in `dir` from the disk: its measurements, steps,
+/// summary, exports and video, and the folder. Not a move to a trash
+/// folder: a user who deletes health data expects it gone. Refuses a
+/// folder without a readable session `meta.json`, so a wrong path cannot
+/// delete anything else.
+pub fn delete_session(dir: &Path) -> Result<()> {
+    read_meta(dir).with_context(|| format!("not deleting {}", dir.display()))?;
+    fs::remove_dir_all(dir).map_err(|e| io_error(e, "cannot delete", dir))?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent);
+    }
+    Ok(())
+}
+
 /// Reads `dir/meta.json`.
 pub fn read_meta(dir: &Path) -> Result<SessionMeta> {
     let path = dir.join(META_FILE);
@@ -1255,6 +1269,33 @@ mod tests {
         let report = root.path().join("report.pdf");
         write_atomically(&report, b"%PDF").unwrap();
         assert_eq!(mode(&report), 0o600);
+    }
+
+    #[test]
+    fn a_deleted_session_is_gone_and_nothing_else_is_deleted() {
+        let root = tempfile::tempdir().unwrap();
+        let mut w = SessionWriter::create(
+            root.path(),
+            &meta("20261127-111111", "2026-11-27T11:11:11Z"),
+        )
+        .unwrap();
+        w.append(&MotionSample::default()).unwrap();
+        let dir = w.close(None).unwrap();
+        fs::write(dir.join("video.mp4"), b"frames").unwrap();
+        delete_session(&dir).unwrap();
+        assert!(!dir.exists());
+        assert!(list_sessions(root.path()).unwrap().is_empty());
+
+        // A folder that is not a session stays, whatever it holds.
+        let other = root.path().join("photos");
+        fs::create_dir(&other).unwrap();
+        fs::write(other.join("holiday.jpg"), b"jpeg").unwrap();
+        let e = delete_session(&other).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("not a twitchscope session"),
+            "{e:#}"
+        );
+        assert!(other.join("holiday.jpg").is_file());
     }
 
     #[test]
