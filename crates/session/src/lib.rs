@@ -981,29 +981,29 @@ pub fn list_sessions(root: &Path) -> Result<Vec<SessionListing>> {
     Ok(out)
 }
 
-/// Where sessions are kept: `$TWITCHSCOPE_DATA_DIR`, else
-/// `$XDG_DATA_HOME/twitchscope/sessions`, else
-/// `~/.local/share/twitchscope/sessions`.
+/// Where sessions are kept: `$TWITCHSCOPE_DATA_DIR`, else the platform's
+/// folder for an application's data (the `directories` crate): on Linux
+/// `$XDG_DATA_HOME/twitchscope/sessions` or
+/// `~/.local/share/twitchscope/sessions`, on macOS
+/// `~/Library/Application Support/twitchscope/sessions`, on Windows
+/// `%APPDATA%\twitchscope\data\sessions`. Health data stays in the user's
+/// own profile, where backups and the system's privacy settings expect it.
 pub fn default_data_dir() -> PathBuf {
-    data_dir_from(|name| std::env::var_os(name))
+    let platform = directories::ProjectDirs::from("", "", "twitchscope")
+        .map(|dirs| dirs.data_dir().join("sessions"));
+    data_dir_from(|name| std::env::var_os(name), platform)
 }
 
-fn data_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
-    let set = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(dir) = set("TWITCHSCOPE_DATA_DIR") {
-        return dir;
+fn data_dir_from(
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+    platform: Option<PathBuf>,
+) -> PathBuf {
+    if let Some(dir) = var("TWITCHSCOPE_DATA_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
     }
-    // The XDG spec ignores relative paths.
-    if let Some(xdg) = set("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
-        return xdg.join("twitchscope").join("sessions");
-    }
-    let home = set("HOME")
-        .or_else(|| set("USERPROFILE"))
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".local")
-        .join("share")
-        .join("twitchscope")
-        .join("sessions")
+    // No home folder at all (a bare service account): beside the program's
+    // working folder, where the user will at least find it.
+    platform.unwrap_or_else(|| PathBuf::from("twitchscope-sessions"))
 }
 
 #[cfg(test)]
@@ -1468,24 +1468,28 @@ mod tests {
                     .map(|(_, v)| OsString::from(v))
             }
         }
-        let all = [
-            ("TWITCHSCOPE_DATA_DIR", "/data/ts"),
-            ("XDG_DATA_HOME", "/xdg"),
-            ("HOME", "/home/u"),
-        ];
-        assert_eq!(data_dir_from(env(&all)), PathBuf::from("/data/ts"));
+        let platform = Some(PathBuf::from("/home/u/.local/share/twitchscope/sessions"));
         assert_eq!(
-            data_dir_from(env(&[
-                ("TWITCHSCOPE_DATA_DIR", ""),
-                ("XDG_DATA_HOME", "/xdg")
-            ])),
-            PathBuf::from("/xdg/twitchscope/sessions")
+            data_dir_from(
+                env(&[("TWITCHSCOPE_DATA_DIR", "/data/ts")]),
+                platform.clone()
+            ),
+            PathBuf::from("/data/ts")
         );
         assert_eq!(
-            data_dir_from(env(&[("XDG_DATA_HOME", "rel"), ("HOME", "/home/u")])),
-            PathBuf::from("/home/u/.local/share/twitchscope/sessions")
+            data_dir_from(env(&[("TWITCHSCOPE_DATA_DIR", "")]), platform.clone()),
+            platform.clone().unwrap()
         );
-        assert!(default_data_dir().ends_with("sessions") || default_data_dir().is_absolute());
+        assert_eq!(
+            data_dir_from(env(&[]), None),
+            PathBuf::from("twitchscope-sessions")
+        );
+        // This machine's own: the platform's data folder, ours inside it.
+        if std::env::var_os("TWITCHSCOPE_DATA_DIR").is_none() {
+            let dir = default_data_dir();
+            assert!(dir.is_absolute(), "{}", dir.display());
+            assert!(dir.ends_with("twitchscope/sessions"), "{}", dir.display());
+        }
         let now = SessionMeta::new("cam", 30.0, 640, 480, None);
         assert_eq!(now.id.len(), "20261126-081530".len());
         assert!(chrono::DateTime::parse_from_rfc3339(&now.started).is_ok());
