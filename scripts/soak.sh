@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Soak: the app runs live on the embedded sample (looped at its own pace,
+# 30 fps) for MINUTES minutes under Xvfb; its resident memory is read from
+# /proc every INTERVAL seconds and printed as a table, then the app's own
+# frame counters (captured, analysed, dropped). Memory should level off
+# after start-up; a steady climb is a leak or an unbounded buffer.
+#
+#   scripts/soak.sh [MINUTES] [INTERVAL]      (defaults 30 and 60)
+#
+# Needs xvfb-run (apt-get install xvfb) unless DISPLAY is already set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+minutes=${1:-30}
+interval=${2:-60}
+cargo build --release --quiet
+bin=${CARGO_TARGET_DIR:-target}/release/twitchscope
+run=()
+if [ -z "${DISPLAY:-}" ]; then
+  run=(xvfb-run -a -s "-screen 0 1400x900x24")
+fi
+seconds=$((minutes * 60))
+log=$(mktemp)
+"${run[@]}" "$bin" app --demo --quit-after "$seconds" >"$log" 2>&1 &
+launcher=$!
+trap 'kill $launcher 2>/dev/null || true; rm -f "$log"' EXIT
+# The app's own process (not xvfb-run's), once its capture thread runs.
+pid=""
+for _ in $(seq 300); do
+  for p in $(pgrep -x twitchscope || true); do
+    if grep -qx capture /proc/"$p"/task/*/comm 2>/dev/null; then pid=$p; fi
+  done
+  [ -n "$pid" ] && break
+  sleep 0.1
+done
+[ -n "$pid" ] || { echo "the app did not start" >&2; exit 1; }
+printf '%8s %10s %10s\n' "minute" "RSS MB" "threads"
+start=$SECONDS
+while kill -0 "$pid" 2>/dev/null; do
+  rss_kb=$(awk '/^VmRSS/ { print $2 }' /proc/"$pid"/status 2>/dev/null) || break
+  threads=$(ls /proc/"$pid"/task 2>/dev/null | wc -l)
+  awk -v s=$((SECONDS - start)) -v kb="$rss_kb" -v n="$threads" \
+    'BEGIN { printf "%8.1f %10.1f %10d\n", s / 60, kb / 1024, n }'
+  sleep "$interval"
+done
+wait "$launcher" || true
+grep -E "frames captured" "$log" || { echo "the app did not report its counters:" >&2; cat "$log" >&2; exit 1; }
