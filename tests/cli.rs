@@ -284,6 +284,120 @@ fn a_cut_video_is_analysed_to_the_cut_and_says_so() {
     );
 }
 
+/// The analysis of `video` as JSON (the command must succeed).
+fn analysis_json(video: &Path, dir: &Path) -> serde_json::Value {
+    let json = dir.join(format!(
+        "{}.json",
+        video.file_stem().unwrap().to_string_lossy()
+    ));
+    let out = twitchscope(&[
+        "analyze",
+        video.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        video.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+}
+
+/// A phone stores a portrait clip sideways with a rotation tag, cameras
+/// record at 120 fps, and screen recorders drop frames unevenly: the same
+/// face gives the same length, blinks and verdict through all three.
+#[test]
+fn rotation_high_frame_rates_and_uneven_timing_keep_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let spec = SynthSpec {
+        scenario: Scenario::RestBlinks,
+        seconds: 10.0,
+        ..SynthSpec::default()
+    };
+    synth::render(&spec, &p("plain.mp4")).unwrap();
+    let plain = p("plain.mp4");
+    let plain = plain.to_str().unwrap();
+    // Stored turned a quarter, shown upright through the rotation tag.
+    ffmpeg(
+        &[
+            "-i",
+            plain,
+            "-vf",
+            "transpose=1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        &p("turned.mp4"),
+    );
+    ffmpeg(
+        &[
+            "-i",
+            p("turned.mp4").to_str().unwrap(),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+        ],
+        &p("rotated.mp4"),
+    );
+    ffmpeg(
+        &[
+            "-i", plain, "-vf", "fps=120", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+        ],
+        &p("fps120.mp4"),
+    );
+    // Every third frame dropped: gaps of one and two frame periods.
+    ffmpeg(
+        &[
+            "-i",
+            plain,
+            "-vf",
+            "select='not(eq(mod(n\\,3)\\,2))'",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        &p("uneven.mkv"),
+    );
+    let want = analysis_json(&p("plain.mp4"), dir.path());
+    let blinks = |a: &serde_json::Value| {
+        a["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "blink")
+            .count()
+    };
+    assert!(blinks(&want) >= 2, "{}", want["events"]);
+    for name in ["rotated.mp4", "fps120.mp4", "uneven.mkv"] {
+        let got = analysis_json(&p(name), dir.path());
+        let (w, h) = (
+            got["source"]["width"].as_u64(),
+            got["source"]["height"].as_u64(),
+        );
+        if name == "rotated.mp4" {
+            assert_eq!((w, h), (Some(640), Some(480)), "{name} is shown upright");
+        }
+        let length = got["source"]["duration_s"].as_f64().unwrap();
+        assert!((length - 10.0).abs() < 0.2, "{name}: {length} s");
+        assert_eq!(got["summary"]["laterality"], "none", "{name}");
+        assert!(
+            blinks(&got).abs_diff(blinks(&want)) <= 1,
+            "{name}: {} blinks, {} in the original",
+            blinks(&got),
+            blinks(&want)
+        );
+    }
+}
+
 #[test]
 fn demo_runs_on_the_embedded_sample() {
     let out = twitchscope(&["demo"]);
