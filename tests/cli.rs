@@ -117,6 +117,20 @@ fn bad_inputs_get_one_clear_line() {
         "too short",
     );
 
+    // A face far too small to measure (64×48 frames).
+    let tiny = SynthSpec {
+        scenario: Scenario::RestBlinks,
+        seconds: 4.0,
+        width: 64,
+        height: 48,
+        ..SynthSpec::default()
+    };
+    synth::render(&tiny, &p("tiny.mp4")).unwrap();
+    assert_user_error(
+        &twitchscope(&["analyze", p("tiny.mp4").to_str().unwrap()]),
+        "could not be measured",
+    );
+
     // A single frame.
     ffmpeg(
         &["-i", p("short.mp4").to_str().unwrap(), "-frames:v", "1"],

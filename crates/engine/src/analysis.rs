@@ -90,6 +90,14 @@ impl AnalysisConfig {
 /// windows). `analyze`, the live view and a closing recording all use it.
 pub const MIN_DURATION_S: f64 = 3.0;
 
+/// Fewest image pixels between the outer eye corners for a face to be
+/// measured. Below it each eye is under ~12 pixels wide and opens by 3–4:
+/// a twitch moves a lid by less than a pixel, under the video's own noise,
+/// and what the eye model reads there is noise (on the 64×48 version of a
+/// real clip, eyes 20 px apart, it reported a tonic spasm). The smallest
+/// real face we have (foreman, CIF) has 71–84.
+pub const MIN_EYE_SPAN_PX: f32 = 40.0;
+
 /// How much of a recording there is. The one definition of a recording's
 /// frame count, duration and face-visible fraction: `analyze`, the live
 /// view, the recorder, the session reader and the library all count with
@@ -101,6 +109,8 @@ pub struct Coverage {
     pub frames: u64,
     /// Samples in which a face was tracked.
     pub face_frames: u64,
+    /// Samples whose face could be measured.
+    pub measured_frames: u64,
     first_t: f64,
     last_t: f64,
 }
@@ -109,19 +119,20 @@ impl Coverage {
     pub fn of(samples: &[MotionSample]) -> Coverage {
         let mut c = Coverage::default();
         for s in samples {
-            c.push(s.t, s.face);
+            c.push(s);
         }
         c
     }
 
-    /// Counts one more sample, at `t` seconds.
-    pub fn push(&mut self, t: f64, face: bool) {
+    /// Counts one more sample.
+    pub fn push(&mut self, sample: &MotionSample) {
         if self.frames == 0 {
-            self.first_t = t;
+            self.first_t = sample.t;
         }
-        self.last_t = t;
+        self.last_t = sample.t;
         self.frames += 1;
-        self.face_frames += u64::from(face);
+        self.face_frames += u64::from(sample.face);
+        self.measured_frames += u64::from(sample.valid);
     }
 
     /// First to last sample plus one frame period: `frames` frames of a
@@ -154,6 +165,13 @@ impl Coverage {
         }
         if self.face_frames == 0 {
             anyhow::bail!("{name}: no face found in the video");
+        }
+        if self.measured_frames == 0 {
+            anyhow::bail!(
+                "{name}: a face was found but could not be measured in any frame: it is too small \
+                 in the picture (eyes under {MIN_EYE_SPAN_PX} pixels apart) or never seen steadily; \
+                 move closer to the camera or record at a higher resolution"
+            );
         }
         Ok(())
     }
@@ -536,7 +554,7 @@ impl Engine {
         let pose = self.pose_at(p.t);
         let (sample, corners) = match &mut self.motion {
             Some(m) => {
-                let s = m.process(&p.luma, p.width, p.height, p.t, pose.as_ref());
+                let mut s = m.process(&p.luma, p.width, p.height, p.t, pose.as_ref());
                 // The eyelids, each eye on its own, where the tracked pose
                 // puts this person's resting eye corners.
                 let rest = m.layout().rest();
@@ -547,6 +565,12 @@ impl Engine {
                         m.to_image(rest[ix.eye_inner]),
                     ]
                 });
+                let [a, b] = [corners[0][0], corners[1][0]];
+                let span = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+                if span.is_nan() || span < MIN_EYE_SPAN_PX {
+                    // Too small to measure: seen, not measured.
+                    s = MotionSample::empty(p.t);
+                }
                 (s, s.valid.then_some(corners))
             }
             None => (MotionSample::empty(p.t), None),
@@ -593,7 +617,7 @@ impl Engine {
                 s.upper_lid[k] = l.upper;
                 s.lower_lid[k] = l.lower;
             }
-            self.coverage.push(report.sample.t, report.sample.face);
+            self.coverage.push(&report.sample);
             self.samples.push(report.sample);
             ready.push(report);
         }
@@ -1101,6 +1125,7 @@ mod tests {
             .zip(faces)
             .map(|(&t, &face)| MotionSample {
                 face,
+                valid: face,
                 ..MotionSample::empty(t)
             })
             .collect()
@@ -1140,6 +1165,16 @@ mod tests {
         );
         let long: Vec<f64> = (0..30).map(|i| i as f64 * 0.1).collect();
         assert!(err(Coverage::of(&samples_at(&long, &[false; 30]))).contains("no face"));
+        // Faces seen, none measured (too small in the picture).
+        let unmeasured: Vec<MotionSample> = samples_at(&long, &[true; 30])
+            .into_iter()
+            .map(|s| MotionSample { valid: false, ..s })
+            .collect();
+        let msg = err(Coverage::of(&unmeasured));
+        assert!(
+            msg.contains("could not be measured") && msg.contains("closer"),
+            "{msg}"
+        );
         let ok = Coverage::of(&samples_at(&long, &[true; 30]));
         assert!(ok.check_analysable("clip.mp4", 10.0).is_ok());
     }

@@ -635,7 +635,7 @@ impl SessionWriter {
         self.samples
             .write_all(&self.line)
             .map_err(|e| io_error(e, "cannot record to", &self.samples_path))?;
-        self.coverage.push(sample.t, sample.valid);
+        self.coverage.push(sample);
         self.last_t = sample.t;
         let since = sample.t - self.last_flush_t;
         if !(0.0..FLUSH_INTERVAL_S).contains(&since) {
