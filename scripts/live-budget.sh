@@ -12,25 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 warmup=${2:-5}
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/twitchscope
-run=()
-if [ -z "${DISPLAY:-}" ]; then
-  run=(xvfb-run -a -s "-screen 0 1400x900x24")
-fi
-"${run[@]}" "$bin" app --demo --quit-after $((seconds + warmup + 5)) >/dev/null 2>&1 &
-launcher=$!
+launcher=""
+# shellcheck source=scripts/live-app.sh
+. scripts/live-app.sh
 trap 'kill $launcher 2>/dev/null || true' EXIT
-# The app's own process (not xvfb-run's), once its capture thread runs.
-pid=""
-for _ in $(seq 300); do
-  for p in $(pgrep -x twitchscope || true); do
-    if grep -qx capture /proc/"$p"/task/*/comm 2>/dev/null; then pid=$p; fi
-  done
-  [ -n "$pid" ] && break
-  sleep 0.1
-done
-[ -n "$pid" ] || { echo "the app did not start" >&2; exit 1; }
+start_live_app $((seconds + warmup + 5)) /dev/null
 
 snapshot() { # thread name, then its user+system clock ticks
   for task in /proc/"$pid"/task/*; do

@@ -12,27 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-30}
 interval=${2:-60}
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/twitchscope
-run=()
-if [ -z "${DISPLAY:-}" ]; then
-  run=(xvfb-run -a -s "-screen 0 1400x900x24")
-fi
-seconds=$((minutes * 60))
 log=$(mktemp)
-"${run[@]}" "$bin" app --demo --quit-after "$seconds" >"$log" 2>&1 &
-launcher=$!
+launcher=""
 trap 'kill $launcher 2>/dev/null || true; rm -f "$log"' EXIT
-# The app's own process (not xvfb-run's), once its capture thread runs.
-pid=""
-for _ in $(seq 300); do
-  for p in $(pgrep -x twitchscope || true); do
-    if grep -qx capture /proc/"$p"/task/*/comm 2>/dev/null; then pid=$p; fi
-  done
-  [ -n "$pid" ] && break
-  sleep 0.1
-done
-[ -n "$pid" ] || { echo "the app did not start" >&2; exit 1; }
+# shellcheck source=scripts/live-app.sh
+. scripts/live-app.sh
+start_live_app $((minutes * 60)) "$log"
 printf '%8s %10s %10s\n' "minute" "RSS MB" "threads"
 start=$SECONDS
 while kill -0 "$pid" 2>/dev/null; do

@@ -224,6 +224,32 @@ fn analyze_writes_json_and_csv_in_the_documented_schema() {
     );
 }
 
+/// Runs `analyze` on `video` (it must succeed): the terminal summary and
+/// the analysis JSON.
+fn analyze_ok(video: &Path, dir: &Path) -> (String, serde_json::Value) {
+    let json = dir.join(format!(
+        "{}.json",
+        video.file_stem().unwrap().to_string_lossy()
+    ));
+    let out = twitchscope(&[
+        "analyze",
+        video.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        video.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        stdout,
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap(),
+    )
+}
+
 /// A video cut in the middle (an interrupted copy, a full disk) is
 /// analysed up to the cut, and both the terminal and the JSON say so.
 #[test]
@@ -252,22 +278,9 @@ fn a_cut_video_is_analysed_to_the_cut_and_says_so() {
     let bytes = std::fs::read(&indexed).unwrap();
     let cut = dir.path().join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() * 3 / 4]).unwrap();
-    let json = dir.path().join("cut.json");
-    let out = twitchscope(&[
-        "analyze",
-        cut.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (stdout, v) = analyze_ok(&cut, dir.path());
     assert!(stdout.contains("Warning: the video ends at"), "{stdout}");
     assert!(stdout.contains("cut short"), "{stdout}");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let note = &v["quality"]["ended_early"];
     let (read, declared) = (
         note["read_s"].as_f64().unwrap(),
@@ -280,9 +293,8 @@ fn a_cut_video_is_analysed_to_the_cut_and_says_so() {
     assert!((v["source"]["duration_s"].as_f64().unwrap() - read).abs() < 0.2);
 
     // The whole file says nothing of the kind.
-    let out = twitchscope(&["analyze", indexed.to_str().unwrap()]);
-    assert!(out.status.success());
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("Warning"));
+    let (stdout, _) = analyze_ok(&indexed, dir.path());
+    assert!(!stdout.contains("Warning"), "{stdout}");
 
     // An output that cannot be written is named, and nothing half-written
     // is left beside it.
@@ -296,27 +308,6 @@ fn a_cut_video_is_analysed_to_the_cut_and_says_so() {
         ]),
         "cannot write",
     );
-}
-
-/// The analysis of `video` as JSON (the command must succeed).
-fn analysis_json(video: &Path, dir: &Path) -> serde_json::Value {
-    let json = dir.join(format!(
-        "{}.json",
-        video.file_stem().unwrap().to_string_lossy()
-    ));
-    let out = twitchscope(&[
-        "analyze",
-        video.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        video.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
 }
 
 /// A phone stores a portrait clip sideways with a rotation tag, cameras
@@ -381,7 +372,7 @@ fn rotation_high_frame_rates_and_uneven_timing_keep_the_results() {
         ],
         &p("uneven.mkv"),
     );
-    let want = analysis_json(&p("plain.mp4"), dir.path());
+    let (_, want) = analyze_ok(&p("plain.mp4"), dir.path());
     let blinks = |a: &serde_json::Value| {
         a["events"]
             .as_array()
@@ -392,7 +383,7 @@ fn rotation_high_frame_rates_and_uneven_timing_keep_the_results() {
     };
     assert!(blinks(&want) >= 2, "{}", want["events"]);
     for name in ["rotated.mp4", "fps120.mp4", "uneven.mkv"] {
-        let got = analysis_json(&p(name), dir.path());
+        let (_, got) = analyze_ok(&p(name), dir.path());
         let (w, h) = (
             got["source"]["width"].as_u64(),
             got["source"]["height"].as_u64(),
