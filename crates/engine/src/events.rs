@@ -47,12 +47,22 @@
 //!    [`EventConfig::clonic_min_s`] (a burst, several twitches). Blinks are
 //!    taken out of this signal first (interpolated over), so a blink inside
 //!    a burst does not make it two-sided.
-//! 6. **Myokymia is a narrow-band ripple of one lower lid.** Over 2 s
-//!    windows, the lower lid's vertical velocity has a clear peak at 3–8 Hz,
-//!    [`EventConfig::myokymia_snr`] above the recording's quiet level, and
-//!    [`EventConfig::myokymia_asymmetry`] times the other lower lid's, for
-//!    [`EventConfig::myokymia_min_s`]. A ripple overlapping a twitch or a
-//!    spasm of the same eye belongs to that spasm.
+//! 6. **Myokymia is a ripple of one lower lid.** Over 2 s windows, either
+//!    the lower lid's vertical velocity has a clear peak at 3–8 Hz,
+//!    [`EventConfig::myokymia_snr`] above the recording's quiet level and
+//!    [`EventConfig::myokymia_asymmetry`] times the other lower lid's, or
+//!    the lower lid's residual speed (what is left after its translation:
+//!    the skin moving unevenly) is [`EventConfig::myokymia_residual_ratio`]
+//!    times the other lower lid's, for [`EventConfig::myokymia_min_s`] or
+//!    [`EventConfig::myokymia_residual_min_s`] respectively. The
+//!    second measure is there because a ripple travels along the lid: its
+//!    crests and troughs move opposite ways at once, so the lid's mean
+//!    velocity nearly cancels, while its residual speed stays up the whole
+//!    episode. Comparing the two lower lids at the same moment cancels what
+//!    moves both (talking, a head turn, lighting, compression); a one-sided
+//!    smile or squint is slow, and raises the lid as a whole (translation,
+//!    not residual). A ripple overlapping a twitch or a spasm of the same
+//!    eye belongs to that spasm.
 //! 7. **Fast head motion is no evidence.** Pixels of a face turning or
 //!    bobbing quickly are blurred and foreshortened; no event starts while
 //!    the head moves faster than [`EventConfig::max_head_speed`].
@@ -305,8 +315,13 @@ pub struct EventConfig {
     pub myokymia_peak_share: f32,
     /// Ripple power over the other lower lid's.
     pub myokymia_asymmetry: f32,
-    /// Shortest myokymia episode, seconds.
+    /// One lower lid's residual (non-translational) speed over the other's
+    /// that marks a ripple travelling along it.
+    pub myokymia_residual_ratio: f32,
+    /// Shortest myokymia episode, seconds: seen as a spectral peak (the
+    /// windows' span), or as residual speed (the raised stretch itself).
     pub myokymia_min_s: f64,
+    pub myokymia_residual_min_s: f64,
     /// Head speed (face units / s) above which no event starts.
     pub max_head_speed: f32,
     /// Same-side pieces of spasm closer than this are one event, seconds.
@@ -344,7 +359,9 @@ impl Default for EventConfig {
             myokymia_snr: 12.0,
             myokymia_peak_share: 0.5,
             myokymia_asymmetry: 6.0,
+            myokymia_residual_ratio: 1.7,
             myokymia_min_s: 3.0,
+            myokymia_residual_min_s: 2.0,
             max_head_speed: 100.0,
             merge_gap_s: 0.3,
             z_region: 6.0,
@@ -841,7 +858,7 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     }
 
     // Rule 6: a lower-lid ripple.
-    let ripples = myokymia(signals, config, &calm);
+    let ripples = myokymia(signals, config, &calm, &keep);
 
     // Rule 8: one event per episode; ripples inside spasms belong to them.
     let mut spasms: Vec<Piece> = Vec::new();
@@ -923,7 +940,12 @@ fn lower_lid_leads(signals: &Signals, side: usize, range: (usize, usize)) -> boo
 }
 
 /// Lower-lid ripple episodes: `(side, range)`.
-fn myokymia(signals: &Signals, config: &EventConfig, calm: &[bool]) -> Vec<(Side, (usize, usize))> {
+fn myokymia(
+    signals: &Signals,
+    config: &EventConfig,
+    calm: &[bool],
+    keep: &[bool],
+) -> Vec<(Side, (usize, usize))> {
     let rate = signals.rate;
     let n = signals.len();
     let len = (2.0 * rate).round() as usize;
@@ -948,9 +970,27 @@ fn myokymia(signals: &Signals, config: &EventConfig, calm: &[bool]) -> Vec<(Side
     // can fill much of one side's recording, so its median is no floor).
     let all: Vec<f32> = table.iter().flatten().map(|w| w.0).collect();
     let floor = percentile(&all, 10.0).max(1e-9);
+    // Per side and window: the lower lid's typical residual speed over the
+    // calm, blink-free samples (None when too few are left to judge).
+    let residual: [Vec<Option<f32>>; 2] = [0, 1].map(|s| {
+        let speed = Signals::row(&signals.speed, s, lo);
+        let mut seen = Vec::with_capacity(len);
+        starts
+            .iter()
+            .map(|&k| {
+                seen.clear();
+                seen.extend(
+                    (k..k + len)
+                        .filter(|&j| calm[j] && keep[j])
+                        .map(|j| speed[j]),
+                );
+                (seen.len() as f32 >= RIPPLE_MIN_SEEN * len as f32).then(|| percentile(&seen, 50.0))
+            })
+            .collect()
+    });
     let mut out = Vec::new();
     for s in 0..2 {
-        let flags: Vec<bool> = starts
+        let narrow_peak: Vec<bool> = starts
             .iter()
             .enumerate()
             .map(|(i, &k)| {
@@ -963,15 +1003,40 @@ fn myokymia(signals: &Signals, config: &EventConfig, calm: &[bool]) -> Vec<(Side
                     && calm_share > 0.9
             })
             .collect();
-        for (a, b) in segments(&flags) {
+        let rippling: Vec<bool> = (0..starts.len())
+            .map(|i| match (residual[s][i], residual[1 - s][i]) {
+                (Some(own), Some(other)) => own > config.myokymia_residual_ratio * other.max(1e-3),
+                _ => false,
+            })
+            .collect();
+        let mut ranges = Vec::new();
+        for (a, b) in segments(&narrow_peak) {
             let range = (starts[a], (starts[b - 1] + len).min(n));
             if (range.1 - range.0) as f64 / rate >= config.myokymia_min_s {
-                out.push((Side::BOTH[s], range));
+                ranges.push(range);
             }
+        }
+        // A window's median is up when over half of it is: the flagged
+        // windows' centres span the raised stretch itself, while the windows
+        // reach a second beyond it either side.
+        for (a, b) in segments(&rippling) {
+            let range = (starts[a] + len / 2, (starts[b - 1] + len / 2 + hop).min(n));
+            if (range.1 - range.0) as f64 / rate >= config.myokymia_residual_min_s {
+                ranges.push(range);
+            }
+        }
+        // Both measures can see one episode: one range for it.
+        ranges.sort_unstable();
+        for range in bridge(ranges, 0) {
+            out.push((Side::BOTH[s], range));
         }
     }
     out
 }
+
+/// Share of a window's samples that must be calm and blink-free for its
+/// lower-lid residual speed to be judged.
+const RIPPLE_MIN_SEEN: f32 = 0.6;
 
 /// Measures an event's regions, frequency, amplitude and closure.
 struct Measure<'a> {
@@ -1509,6 +1574,40 @@ mod tests {
             spasms(&ev).iter().all(|e| e.kind == EventKind::Myokymia),
             "{ev:#?}"
         );
+    }
+
+    /// A ripple travelling along the lid: crests and troughs cancel in its
+    /// mean velocity; only its residual speed rises.
+    fn add_travelling_ripple(s: &mut Signals, sides: &[Side], t0: f64, t1: f64, extra: f32) {
+        let lo = Region::LowerLid.index();
+        for k in (t0 * RATE) as usize..(t1 * RATE) as usize {
+            for side in sides {
+                s.speed[[side.index(), lo, k]] += extra;
+            }
+        }
+    }
+
+    #[test]
+    fn travelling_lower_lid_ripple_is_myokymia() {
+        let mut s = quiet(40.0);
+        add_travelling_ripple(&mut s, &[Side::Left], 10.0, 15.0, 6.0);
+        let ev = detect_events(&s, &EventConfig::default());
+        let sp = spasms(&ev);
+        assert_eq!(sp.len(), 1, "{ev:#?}");
+        assert_eq!(sp[0].kind, EventKind::Myokymia);
+        assert_eq!(sp[0].side, EventSide::Left);
+        assert!(sp[0].start_s < 11.0 && sp[0].end_s > 14.0, "{:?}", sp[0]);
+    }
+
+    #[test]
+    fn both_lower_lids_moving_is_not_myokymia() {
+        // Talking moves both lower lids alike; a brief one-sided flicker is
+        // too short to be an episode.
+        let mut s = quiet(40.0);
+        add_travelling_ripple(&mut s, &Side::BOTH, 10.0, 18.0, 6.0);
+        add_travelling_ripple(&mut s, &[Side::Right], 25.0, 26.0, 6.0);
+        let ev = detect_events(&s, &EventConfig::default());
+        assert!(spasms(&ev).is_empty(), "{ev:#?}");
     }
 
     #[test]
