@@ -9,7 +9,8 @@
 //! → [`events`] (blinks, clonic, tonic, myokymia, bilateral) →
 //! [`analysis`] (the streaming [`analysis::Engine`] and the offline
 //! [`analysis::analyze_samples`]) and [`figures`] (per-side figures defined
-//! once). [`encode`] writes H.264 through ffmpeg.
+//! once). [`encode`] writes H.264 through ffmpeg. [`magnify`] magnifies a
+//! twitch in stabilised face crops for the report's close-ups.
 //!
 //! What this crate owns: everything from pixels to an [`analysis::Analysis`].
 //! What it may not touch: windows, cameras, PDF, the session store, the
@@ -23,6 +24,7 @@ pub mod eyes;
 pub mod face;
 pub mod figures;
 pub mod frame;
+pub mod magnify;
 pub mod motion;
 pub mod regions;
 pub mod source;

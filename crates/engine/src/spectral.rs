@@ -20,12 +20,12 @@ thread_local! {
 }
 
 /// The forward real FFT of `len` points, planned once per thread.
-fn forward_plan(len: usize) -> Arc<dyn RealToComplex<f32>> {
+pub(crate) fn forward_plan(len: usize) -> Arc<dyn RealToComplex<f32>> {
     PLANNER.with(|p| p.borrow_mut().plan_fft_forward(len))
 }
 
 /// The inverse real FFT of `len` points, planned once per thread.
-fn inverse_plan(len: usize) -> Arc<dyn ComplexToReal<f32>> {
+pub(crate) fn inverse_plan(len: usize) -> Arc<dyn ComplexToReal<f32>> {
     PLANNER.with(|p| p.borrow_mut().plan_fft_inverse(len))
 }
 
@@ -369,12 +369,8 @@ pub fn band_pass(x: &[f32], rate: f64, band: (f64, f64)) -> Vec<f32> {
     let mut spectrum = forward.make_output_vec();
     // The buffers come from the plans, so the transforms cannot fail.
     let _ = forward.process(&mut input, &mut spectrum);
-    const EDGE_HZ: f64 = 0.5;
     for (k, c) in spectrum.iter_mut().enumerate() {
-        let f = k as f64 * rate / n as f64;
-        let rise = ((f - (band.0 - EDGE_HZ / 2.0)) / EDGE_HZ).clamp(0.0, 1.0);
-        let fall = (((band.1 + EDGE_HZ / 2.0) - f) / EDGE_HZ).clamp(0.0, 1.0);
-        let g = 0.5 - 0.5 * (std::f64::consts::PI * rise.min(fall)).cos();
+        let g = band_gain(k as f64 * rate / n as f64, band);
         *c *= (g / n as f64) as f32;
     }
     // A real signal's spectrum has no imaginary part at 0 and Nyquist.
@@ -387,6 +383,17 @@ pub fn band_pass(x: &[f32], rate: f64, band: (f64, f64)) -> Vec<f32> {
     let mut out = inverse.make_output_vec();
     let _ = inverse.process(&mut spectrum, &mut out);
     out
+}
+
+/// Gain of the zero-phase band-pass at `f` Hz: 1 inside `band`, 0 outside,
+/// with raised-cosine edges 0.5 Hz wide centred on the band's ends. A
+/// brick-wall edge would ring for the whole length of the signal; the soft
+/// edge keeps the ringing short.
+pub fn band_gain(f: f64, band: (f64, f64)) -> f64 {
+    const EDGE_HZ: f64 = 0.5;
+    let rise = ((f - (band.0 - EDGE_HZ / 2.0)) / EDGE_HZ).clamp(0.0, 1.0);
+    let fall = (((band.1 + EDGE_HZ / 2.0) - f) / EDGE_HZ).clamp(0.0, 1.0);
+    0.5 - 0.5 * (std::f64::consts::PI * rise.min(fall)).cos()
 }
 
 /// Robust location and scale: median and 1.4826 × MAD.
