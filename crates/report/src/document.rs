@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use twitchscope_engine::analysis::Laterality;
-use twitchscope_engine::events::EventKind;
+use twitchscope_engine::events::{EventKind, EventSide};
 use twitchscope_engine::regions::Side;
 
 use super::clinical::{
@@ -13,7 +13,7 @@ use super::clinical::{
     step_figures, step_name,
 };
 use super::trend::{self, TrendPoint};
-use super::{Paper, ReportInput, charts};
+use super::{EventStrip, Paper, ReportInput, charts};
 
 /// A typst string literal in markup: `#"text"`.
 fn lit(s: &str) -> String {
@@ -512,7 +512,76 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
                 lit(&strip.label),
                 cells.join(", ")
             )?;
+            closeup_block(&mut d, &mut files, i, strip)?;
         }
     }
     Ok(Document { source: d, files })
+}
+
+/// The close-up of both eyes under an event's face strip: before and after
+/// on the first row, the peak and the magnified peak side by side on the
+/// second, each picture with the patient's sides written on it; or a note
+/// saying why there is no close-up.
+fn closeup_block(
+    d: &mut String,
+    files: &mut Vec<(String, Vec<u8>)>,
+    i: usize,
+    strip: &EventStrip,
+) -> anyhow::Result<()> {
+    let c = match &strip.closeup {
+        Ok(c) => c,
+        Err(why) => {
+            writeln!(d, "_No close-up of the eyes for this event: {}._", lit(why))?;
+            return Ok(());
+        }
+    };
+    // Image-left is the patient's right (the pictures are not mirrored).
+    let (right_mark, left_mark) = match c.side {
+        EventSide::Left => ("", ", twitching"),
+        EventSide::Right => (", twitching", ""),
+        _ => ("", ""),
+    };
+    let mut cell = |name: &str, png: &[u8], caption: String| -> String {
+        let path = format!("/closeups/{i}-{name}.png");
+        files.push((path.clone(), png.to_vec()));
+        format!(
+            "figure([#image({}, width: 100%)\
+             #v(-8pt)#grid(columns: (1fr, 1fr), align(left, text(size: 7pt)[{}]), align(right, text(size: 7pt)[{}]))], \
+             caption: [{caption}], supplement: none, numbering: none)",
+            &lit(&path)[1..],
+            lit(&format!("patient's right{right_mark}")),
+            lit(&format!("patient's left{left_mark}")),
+        )
+    };
+    let cells = [
+        cell(
+            "before",
+            &c.images[0],
+            format!("before, {:.2} s", c.times_s[0]),
+        ),
+        cell(
+            "after",
+            &c.images[2],
+            format!("after, {:.2} s", c.times_s[2]),
+        ),
+        cell(
+            "peak",
+            &c.images[1],
+            format!("at the peak, {:.2} s", c.times_s[1]),
+        ),
+        cell(
+            "magnified",
+            &c.magnified,
+            format!(
+                "*magnified ×{:.0}*: the same peak frame, motion at {:.0}–{:.0} Hz shown {:.0} times larger (a picture, not a measurement)",
+                c.magnification, c.band_hz.0, c.band_hz.1, c.magnification
+            ),
+        ),
+    ];
+    writeln!(
+        d,
+        "#block(breakable: false)[_Both eyes up close, following the face._\n#grid(columns: (1fr, 1fr), gutter: 6pt, {})]",
+        cells.join(", ")
+    )?;
+    Ok(())
 }

@@ -124,6 +124,9 @@ pub struct EventStrip {
     pub times_s: [f64; 3],
     /// PNG or JPEG images.
     pub images: [Vec<u8>; 3],
+    /// Both eyes up close, with the twitch magnified; `Err` says why there
+    /// is none (no face in the clip, the video could not be read).
+    pub closeup: Result<strips::CloseUp, String>,
 }
 
 /// Everything the PDF shows.

@@ -1,15 +1,22 @@
 //! Image strips of representative events, cut from a video file with the
 //! ffmpeg program: a frame before the event, one in its middle (the peak of
 //! a short twitch, the held part of a tonic spasm) and one after, each
-//! cropped to the face the detector finds.
+//! cropped to the face the detector finds; and a close-up of both eyes
+//! ([`closeup`]): the same event before, at its peak and after, in a
+//! window that follows the face, and the peak once more with the twitch
+//! magnified ([`twitchscope_engine::magnify`]), labelled with the factor.
 
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 
 use twitchscope_engine::analysis::Analysis;
-use twitchscope_engine::events::Event;
+use twitchscope_engine::events::{Event, EventSide};
+use twitchscope_engine::face::{FaceTracker, Landmarks};
+use twitchscope_engine::frame::Frame;
+use twitchscope_engine::magnify::{self, Clip, Magnification, WindowPose};
 
 use super::EventStrip;
 
@@ -128,6 +135,8 @@ pub fn video_strips(video: &Path, a: &Analysis, video_start_s: f64) -> Result<Ve
             frame_png(video, at(times_s[1]), crop)?,
             frame_png(video, at(times_s[2]), crop)?,
         ];
+        let closeup =
+            closeup(video, e, a.source.duration_s, video_start_s).map_err(|err| format!("{err:#}"));
         let side = e.side.patient_label();
         out.push(EventStrip {
             label: format!(
@@ -138,6 +147,7 @@ pub fn video_strips(video: &Path, a: &Analysis, video_start_s: f64) -> Result<Ve
             ),
             times_s,
             images,
+            closeup,
         });
     }
     Ok(out)
@@ -148,5 +158,433 @@ fn capitalise(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+/// Both eyes of one event up close: PNGs of the same face-aligned window
+/// before the event, at its peak, after it, and the peak with the motion
+/// in the spasm band magnified.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CloseUp {
+    /// Before, peak, after.
+    pub images: [Vec<u8>; 3],
+    pub times_s: [f64; 3],
+    /// The peak frame, magnified.
+    pub magnified: Vec<u8>,
+    /// Motion in the band is shown this many times larger (`1 + α`).
+    pub magnification: f32,
+    pub band_hz: (f64, f64),
+    /// The event's side, to name on the pictures.
+    pub side: EventSide,
+}
+
+/// What the close-ups show and how.
+pub mod closeup_settings {
+    /// Seconds of video before the event's start and after its end.
+    pub const MARGIN_S: f64 = 0.5;
+    /// Longest clip decoded for one event: a long tonic spasm is shown by
+    /// its first seconds.
+    pub const MAX_CLIP_S: f64 = 4.0;
+    /// Band magnified: the spasm band the engine measures in.
+    pub const BAND_HZ: (f64, f64) = (2.0, 12.0);
+    /// Largest `α` (in-band motion comes out `1 + α` times larger): ten
+    /// times makes a one-pixel lid flicker a clear movement.
+    pub const MAX_FACTOR: f32 = 9.0;
+    /// Largest brightness change (grey levels) the magnification may add
+    /// at the peak (99th percentile over the event's side). A twitch that
+    /// already closes the eye would otherwise be drawn as white and black
+    /// blotches: linear magnification only holds for small motions, so a
+    /// large twitch is magnified less, and the label gives the factor used.
+    pub const MAX_CHANGE: f32 = 50.0;
+    /// Pyramid level the motion is taken from (one halving: averages away
+    /// the sensor grain, keeps the lid margin).
+    pub const LEVEL: u32 = 1;
+    /// Window width in units of the distance between the outer eye
+    /// corners, and height to width: both eyes, the brows and the top of
+    /// the cheeks.
+    pub const WIDTH_PER_EYE_SPAN: f32 = 1.8;
+    pub const HEIGHT_PER_WIDTH: f32 = 0.42;
+    /// Widest window the magnification works on, window pixels (a face
+    /// filling an HD frame is sampled down to this).
+    pub const MAX_WINDOW_PX: usize = 256;
+    /// Width of the images in the PDF, pixels.
+    pub const SHOWN_PX: u32 = 640;
+}
+
+/// FaceMesh eye corners: subject's right outer and inner (image-left),
+/// left inner and outer (image-right).
+const EYE_CORNERS: [usize; 4] = [33, 133, 362, 263];
+
+/// The window over both eyes from one frame's landmarks: centred between
+/// the four eye corners, turned with the line between the outer corners,
+/// `window_px` pixels wide covering [`closeup_settings::WIDTH_PER_EYE_SPAN`]
+/// eye spans. `None` for degenerate landmarks.
+pub fn eye_window(lm: &Landmarks, window_px: usize) -> Option<WindowPose> {
+    let p = |i: usize| lm.points.get(i).map(|q| [q[0], q[1]]);
+    let [ro, ri, li, lo] = [
+        p(EYE_CORNERS[0])?,
+        p(EYE_CORNERS[1])?,
+        p(EYE_CORNERS[2])?,
+        p(EYE_CORNERS[3])?,
+    ];
+    let span = (lo[0] - ro[0]).hypot(lo[1] - ro[1]);
+    let pose = WindowPose {
+        center: [
+            (ro[0] + ri[0] + li[0] + lo[0]) / 4.0,
+            (ro[1] + ri[1] + li[1] + lo[1]) / 4.0,
+        ],
+        rotation: (lo[1] - ro[1]).atan2(lo[0] - ro[0]),
+        scale: closeup_settings::WIDTH_PER_EYE_SPAN * span / window_px.max(1) as f32,
+    };
+    (span.is_finite() && span >= 4.0 && pose.center.iter().all(|c| c.is_finite())).then_some(pose)
+}
+
+/// Window size for an eye span: about one window pixel per frame pixel,
+/// at most [`closeup_settings::MAX_WINDOW_PX`] wide; even sizes.
+pub fn window_size(eye_span_px: f32) -> (usize, usize) {
+    use closeup_settings::*;
+    let w = ((WIDTH_PER_EYE_SPAN * eye_span_px) as usize).clamp(32, MAX_WINDOW_PX) & !1;
+    let h = ((w as f32 * HEIGHT_PER_WIDTH) as usize).max(16) & !1;
+    (w, h)
+}
+
+/// Decodes `seconds` of `video` from `start_s` as RGB frames, one at a
+/// time, through the ffmpeg program.
+struct ClipDecoder {
+    child: std::process::Child,
+    stdout: std::process::ChildStdout,
+    width: usize,
+    height: usize,
+}
+
+impl ClipDecoder {
+    fn open(video: &Path, start_s: f64, seconds: f64) -> Result<ClipDecoder> {
+        let probe = twitchscope_engine::source::probe(video)?;
+        // ffmpeg auto-rotates, so a 90°/270° video comes out transposed.
+        let (width, height) = if probe.rotation % 180 == 90 {
+            (probe.height, probe.width)
+        } else {
+            (probe.width, probe.height)
+        };
+        ensure!(width > 0 && height > 0, "the video has no picture size");
+        let mut child = Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-nostdin",
+                "-ss",
+                &format!("{start_s:.3}"),
+                "-i",
+            ])
+            .arg(video)
+            .args([
+                "-t",
+                &format!("{seconds:.3}"),
+                "-map",
+                "0:v:0",
+                "-an",
+                "-sn",
+            ])
+            .args([
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("running ffmpeg to decode the event's clip (is ffmpeg installed?)")?;
+        let stdout = child.stdout.take().context("ffmpeg's output")?;
+        Ok(ClipDecoder {
+            child,
+            stdout,
+            width,
+            height,
+        })
+    }
+
+    /// The next frame into `frame` (buffers reused); `false` at the end.
+    fn next(&mut self, frame: &mut Frame) -> Result<bool> {
+        frame.ensure_size(self.width, self.height);
+        match self.stdout.read_exact(&mut frame.rgb) {
+            Ok(()) => {
+                frame.update_luma_from_rgb();
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+            Err(e) => Err(e).context("reading the event's clip from ffmpeg"),
+        }
+    }
+}
+
+impl Drop for ClipDecoder {
+    fn drop(&mut self) {
+        // Stopped early or done: never leave the child behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The close-up of event `e` from `video` (whose first frame is at
+/// analysis time `video_start_s`): the clip from half a second before the
+/// event to half a second after it (at most
+/// [`closeup_settings::MAX_CLIP_S`]) is decoded twice, first to follow
+/// the face, then to cut the same face-aligned window from every frame.
+pub fn closeup(video: &Path, e: &Event, duration_s: f64, video_start_s: f64) -> Result<CloseUp> {
+    use closeup_settings::*;
+    let clip_start = (e.start_s - MARGIN_S).max(video_start_s).max(0.0);
+    let clip_end = (e.end_s + MARGIN_S)
+        .min(clip_start + MAX_CLIP_S)
+        .min(duration_s.max(clip_start));
+    ensure!(
+        clip_end - clip_start > 0.5,
+        "the event's clip ({clip_start:.1}–{clip_end:.1} s) is too short"
+    );
+    let seconds = clip_end - clip_start;
+    let at = clip_start - video_start_s;
+
+    // Pass 1: the face in every frame (landmarks track from frame to
+    // frame; the detector runs when the face is lost).
+    let mut tracker = FaceTracker::new()?;
+    let mut frame = Frame::default();
+    let mut decoder = ClipDecoder::open(video, at, seconds)?;
+    let mut measured: Vec<Option<WindowPose>> = Vec::new();
+    let mut spans: Vec<f32> = Vec::new();
+    while decoder.next(&mut frame)? {
+        let pose = tracker.track(&frame)?.and_then(|lm| {
+            let pose = eye_window(lm, 1)?;
+            spans.push(pose.scale / WIDTH_PER_EYE_SPAN);
+            Some(pose)
+        });
+        measured.push(pose);
+    }
+    drop(decoder);
+    let frames = measured.len();
+    ensure!(
+        frames >= magnify::MIN_FRAMES,
+        "ffmpeg gave {frames} frames of the event's clip"
+    );
+    ensure!(
+        spans.len() * 2 >= frames,
+        "the face was found in only {} of {frames} frames of the event's clip",
+        spans.len()
+    );
+    spans.sort_by(|a, b| a.total_cmp(b));
+    let (width, height) = window_size(spans[spans.len() / 2]);
+    // Poses came out for a one-pixel window; rescale to the real one.
+    for p in measured.iter_mut().flatten() {
+        p.scale /= width as f32;
+    }
+    let fps = frames as f64 / seconds;
+    // A quarter of a second either way: follows the head, not the twitch.
+    let half = ((0.125 * fps).round() as usize).max(1);
+    let poses = magnify::steady_poses(&measured, half).context("no face in the event's clip")?;
+
+    // Pass 2: the window from every frame, luma for the magnification and
+    // colour for the pictures.
+    let mut luma = Clip::new(width, height, frames);
+    let mut colour = vec![0u8; width * height * 3 * frames];
+    let mut decoder = ClipDecoder::open(video, at, seconds)?;
+    let mut n = 0;
+    while n < frames && decoder.next(&mut frame)? {
+        let rgb = &mut colour[n * width * height * 3..(n + 1) * width * height * 3];
+        magnify::sample_window(
+            &frame,
+            &poses[n],
+            width,
+            height,
+            luma.frame_mut(n),
+            Some(rgb),
+        )?;
+        n += 1;
+    }
+    drop(decoder);
+    ensure!(
+        n == frames,
+        "the clip gave {n} frames the second time, {frames} the first"
+    );
+
+    let time = |i: usize| clip_start + i as f64 / fps;
+    let peak = peak_frame(&luma, e, |i| time(i))
+        .context("the event's clip has no frame inside the event")?;
+    let magnification = |factor: f32| Magnification {
+        band_hz: BAND_HZ,
+        factor,
+        level: LEVEL,
+    };
+    // The change α = 1 adds at the peak sets the α that stays within
+    // MAX_CHANGE; a whole number for the label.
+    let unit = magnify::magnify(&luma, fps, &magnification(1.0))?;
+    let mut changes: Vec<f32> = side_pixels(width, height, e.side)
+        .map(|k| (unit.frame(peak)[k] - luma.frame(peak)[k]).abs())
+        .collect();
+    changes.sort_by(|a, b| a.total_cmp(b));
+    let typical = changes
+        .get(changes.len() * 99 / 100)
+        .copied()
+        .unwrap_or(0.0);
+    let factor = if typical > 0.0 {
+        (MAX_CHANGE / typical).floor().clamp(1.0, MAX_FACTOR)
+    } else {
+        MAX_FACTOR
+    };
+    let magnified = magnify::magnify(&luma, fps, &magnification(factor))?;
+    let frame_rgb = |i: usize| &colour[i * width * height * 3..(i + 1) * width * height * 3];
+    // The colour picture with the luma's magnified change added to each
+    // channel (magnifying brightness only, as Wu et al. do in YIQ).
+    let mut magnified_rgb = frame_rgb(peak).to_vec();
+    for (px, (m, o)) in magnified_rgb
+        .chunks_exact_mut(3)
+        .zip(magnified.frame(peak).iter().zip(luma.frame(peak)))
+    {
+        let change = m - o;
+        for c in px {
+            *c = (*c as f32 + change).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    let last = frames - 1;
+    Ok(CloseUp {
+        images: [
+            png(frame_rgb(0), width, height)?,
+            png(frame_rgb(peak), width, height)?,
+            png(frame_rgb(last), width, height)?,
+        ],
+        times_s: [time(0), time(peak), time(last)],
+        magnified: png(&magnified_rgb, width, height)?,
+        magnification: 1.0 + factor,
+        band_hz: BAND_HZ,
+        side: e.side,
+    })
+}
+
+/// The frame inside the event that differs most from the clip's first
+/// frame (before the event) on the event's side of the window (image-right
+/// is the patient's left; both halves for a bilateral event): the deepest
+/// point of a twitch or of a tonic narrowing.
+pub fn peak_frame(clip: &Clip, e: &Event, time: impl Fn(usize) -> f64) -> Option<usize> {
+    let before = clip.frame(0);
+    (0..clip.frames())
+        .filter(|&i| (e.start_s..=e.end_s).contains(&time(i)))
+        .map(|i| {
+            let f = clip.frame(i);
+            let change: f32 = side_pixels(clip.width, clip.height, e.side)
+                .map(|k| (f[k] - before[k]).abs())
+                .sum();
+            (i, change)
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+/// Indices of the window's pixels on `side` (image-right is the
+/// patient's left; both halves for a bilateral event).
+fn side_pixels(w: usize, h: usize, side: EventSide) -> impl Iterator<Item = usize> {
+    let columns = match side {
+        EventSide::Left => w / 2..w,
+        EventSide::Right => 0..w / 2,
+        EventSide::Bilateral => 0..w,
+    };
+    (0..h).flat_map(move |y| columns.clone().map(move |x| y * w + x))
+}
+
+/// An RGB picture as PNG, enlarged to [`closeup_settings::SHOWN_PX`] wide
+/// so a lid's few pixels are legible on paper.
+fn png(rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
+    let img = image::RgbImage::from_raw(width as u32, height as u32, rgb.to_vec())
+        .context("close-up picture has the wrong size")?;
+    let shown_w = closeup_settings::SHOWN_PX.max(width as u32);
+    let shown_h = (height as u64 * shown_w as u64 / width as u64) as u32;
+    let big = image::imageops::resize(
+        &img,
+        shown_w,
+        shown_h,
+        image::imageops::FilterType::CatmullRom,
+    );
+    let mut out = std::io::Cursor::new(Vec::new());
+    big.write_to(&mut out, image::ImageFormat::Png)
+        .context("encoding a close-up as PNG")?;
+    Ok(out.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twitchscope_engine::events::EventKind;
+    use twitchscope_engine::face::NUM_LANDMARKS;
+
+    fn landmarks(corners: [[f32; 2]; 4]) -> Landmarks {
+        let mut points = vec![[0.0; 3]; NUM_LANDMARKS];
+        for (i, c) in EYE_CORNERS.iter().zip(corners) {
+            points[*i] = [c[0], c[1], 0.0];
+        }
+        Landmarks {
+            points,
+            presence: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_eye_window_spans_both_eyes_along_the_eye_line() {
+        // Outer corners 100 px apart on a line turned 0.2 rad.
+        let (s, c) = 0.2f32.sin_cos();
+        let along = |d: f32| [300.0 + c * d, 200.0 + s * d];
+        let lm = landmarks([along(-50.0), along(-15.0), along(15.0), along(50.0)]);
+        let (w, h) = window_size(100.0);
+        assert_eq!(w, 180, "1.8 eye spans at one window pixel per frame pixel");
+        assert!(h < w / 2 && h > w / 3);
+        let pose = eye_window(&lm, w).unwrap();
+        assert!((pose.center[0] - 300.0).abs() < 1e-3 && (pose.center[1] - 200.0).abs() < 1e-3);
+        assert!((pose.rotation - 0.2).abs() < 1e-5);
+        // The window's left and right edges at mid-height lie on the eye
+        // line, 0.9 eye spans out: both eyes with room beside them.
+        let left = pose.to_frame(0.0, h as f32 / 2.0, w, h);
+        let right = pose.to_frame(w as f32, h as f32 / 2.0, w, h);
+        for (p, d) in [(left, -90.0), (right, 90.0)] {
+            let want = along(d);
+            assert!((p[0] - want[0]).abs() < 0.01 && (p[1] - want[1]).abs() < 0.01);
+        }
+        // A huge face is sampled down to the cap; collapsed corners give
+        // no window.
+        assert_eq!(window_size(2000.0).0, closeup_settings::MAX_WINDOW_PX);
+        assert!(eye_window(&landmarks([[5.0, 5.0]; 4]), w).is_none());
+    }
+
+    fn event(side: EventSide, start_s: f64, end_s: f64) -> Event {
+        Event {
+            start_s,
+            end_s,
+            side,
+            kind: EventKind::Clonic,
+            regions: Vec::new(),
+            freq_hz: None,
+            amplitude: 1.0,
+            closure: None,
+        }
+    }
+
+    #[test]
+    fn the_peak_is_the_biggest_change_on_the_events_side_inside_the_event() {
+        // 10 frames at 10 fps; image-right (patient's left) changes most
+        // at frame 6, image-left (patient's right) even more at frame 3,
+        // and the largest change of all is at frame 9, after the event.
+        let (w, h) = (8, 4);
+        let mut clip = Clip::new(w, h, 10);
+        for (t, x, v) in [(6, 6, 40.0), (4, 5, 10.0), (3, 1, 90.0), (9, 6, 200.0)] {
+            clip.frame_mut(t)[w + x] = v;
+        }
+        let time = |i: usize| i as f64 / 10.0;
+        let left = event(EventSide::Left, 0.2, 0.8);
+        assert_eq!(peak_frame(&clip, &left, time), Some(6));
+        let right = event(EventSide::Right, 0.2, 0.8);
+        assert_eq!(peak_frame(&clip, &right, time), Some(3));
+        let both = event(EventSide::Bilateral, 0.2, 0.8);
+        assert_eq!(peak_frame(&clip, &both, time), Some(3));
+        let outside = event(EventSide::Left, 5.0, 6.0);
+        assert_eq!(peak_frame(&clip, &outside, time), None);
     }
 }
