@@ -60,12 +60,10 @@ impl Clip {
 
     /// Number of frames.
     pub fn frames(&self) -> usize {
-        let plane = self.width * self.height;
-        if plane == 0 {
-            0
-        } else {
-            self.pixels.len() / plane
-        }
+        self.pixels
+            .len()
+            .checked_div(self.width * self.height)
+            .unwrap_or(0)
     }
 
     /// Frame `i` (panics when out of range, like slice indexing).
@@ -210,8 +208,8 @@ pub fn temporal_band(clip: &Clip, fps: f64, band_hz: (f64, f64), level: u32) -> 
     for p in 0..plane {
         let (first, last) = (coarse.pixels[p], coarse.pixels[(n - 1) * plane + p]);
         let slope = (last - first) * slope_scale;
-        for t in 0..n {
-            series[t] = coarse.pixels[t * plane + p] - (first + slope * t as f32);
+        for (t, s) in series.iter_mut().take(n).enumerate() {
+            *s = coarse.pixels[t * plane + p] - (first + slope * t as f32);
         }
         for k in 1..n - 1 {
             series[n - 1 + k] = -series[n - 1 - k];
@@ -573,7 +571,10 @@ mod tests {
         let edge = |x: f32, at: f32| {
             let z = (x - at) / (4.0 * std::f32::consts::SQRT_2);
             // erf by its tanh approximation (close enough for a test image)
-            BACKGROUND + 60.0 * (1.0 - (1.128_379 * z * (1.0 + 0.089_4 * z * z)).tanh())
+            BACKGROUND
+                + 60.0
+                    * (1.0
+                        - (std::f32::consts::FRAC_2_SQRT_PI * z * (1.0 + 0.089_4 * z * z)).tanh())
         };
         let shake = |t: usize| 0.3 * (2.0 * PI * 6.0 * t as f64 / FPS).sin() as f32;
         let input = clip(n, |t, x, _| edge(x + 0.5, 32.0 + shake(t)));

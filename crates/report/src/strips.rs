@@ -410,8 +410,8 @@ pub fn closeup(video: &Path, e: &Event, duration_s: f64, video_start_s: f64) -> 
     );
 
     let time = |i: usize| clip_start + i as f64 / fps;
-    let peak = peak_frame(&luma, e, |i| time(i))
-        .context("the event's clip has no frame inside the event")?;
+    let peak =
+        peak_frame(&luma, e, time).context("the event's clip has no frame inside the event")?;
     let magnification = |factor: f32| Magnification {
         band_hz: BAND_HZ,
         factor,
