@@ -423,20 +423,7 @@ fn committed_samples_match_their_truth() {
     for name in ["right_myokymia", "bilateral_60fps"] {
         let truth = synth::read_truth(&samples.join(format!("{name}.truth.json"))).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let json = dir.path().join("a.json");
-        let video = samples.join(format!("{name}.mp4"));
-        let out = twitchscope(&[
-            "analyze",
-            video.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let (_, v) = analyze_ok(&samples.join(format!("{name}.mp4")), dir.path());
         assert_eq!(
             v["summary"]["laterality"],
             truth.expected_laterality.as_str(),
