@@ -101,36 +101,63 @@ pub fn magnify(clip: &Clip, fps: f64, m: &Magnification) -> Result<Clip> {
         "magnification factor {} is not a non-negative number",
         m.factor
     );
-    let band = temporal_band(clip, fps, m.band_hz, m.level)?;
+    let band = MotionBand::of(clip, fps, m.band_hz, m.level)?;
     let mut out = clip.clone();
-    let (w, h) = (clip.width, clip.height);
-    let step = (1u32 << m.level) as f32;
-    // Bilinear taps from full resolution to the level, computed once: the
-    // level's pixel i sits on the full-resolution pixel i * 2^level (each
-    // reduction keeps the even pixels).
-    let taps = |n: usize, coarse: usize| -> Vec<(usize, usize, f32)> {
-        (0..n)
-            .map(|x| {
-                let c = (x as f32 / step).min((coarse - 1) as f32);
-                let a = c.floor() as usize;
-                (a, (a + 1).min(coarse - 1), c - a as f32)
-            })
-            .collect()
-    };
-    let (xs, ys) = (taps(w, band.width), taps(h, band.height));
     for t in 0..clip.frames() {
-        let coarse = band.frame(t);
-        let q = |y: usize, x: usize| coarse[y * band.width + x];
-        for (row, &(ya, yb, fy)) in out.frame_mut(t).chunks_exact_mut(w).zip(&ys) {
-            for (px, &(xa, xb, fx)) in row.iter_mut().zip(&xs) {
+        band.add_to(t, m.factor, out.frame_mut(t));
+    }
+    Ok(out)
+}
+
+/// A clip's in-band intensity change ([`temporal_band`]), computed once and
+/// added back at full resolution to whichever frames are wanted, at any
+/// factor: choosing a factor from the change at one frame, then drawing
+/// that frame, costs one band-pass, not two.
+pub struct MotionBand {
+    coarse: Clip,
+    width: usize,
+    /// Bilinear taps from full resolution to the level, per column and per
+    /// row: the level's pixel i sits on the full-resolution pixel
+    /// i * 2^level (each reduction keeps the even pixels).
+    xs: Vec<(usize, usize, f32)>,
+    ys: Vec<(usize, usize, f32)>,
+}
+
+impl MotionBand {
+    pub fn of(clip: &Clip, fps: f64, band_hz: (f64, f64), level: u32) -> Result<MotionBand> {
+        let coarse = temporal_band(clip, fps, band_hz, level)?;
+        let step = (1u32 << level) as f32;
+        let taps = |n: usize, coarse: usize| -> Vec<(usize, usize, f32)> {
+            (0..n)
+                .map(|x| {
+                    let c = (x as f32 / step).min((coarse - 1) as f32);
+                    let a = c.floor() as usize;
+                    (a, (a + 1).min(coarse - 1), c - a as f32)
+                })
+                .collect()
+        };
+        Ok(MotionBand {
+            xs: taps(clip.width, coarse.width),
+            ys: taps(clip.height, coarse.height),
+            width: clip.width,
+            coarse,
+        })
+    }
+
+    /// Adds frame `t`'s in-band change `factor` times to `frame` (the
+    /// clip's frame `t` or a copy of it), clamped to 0–255.
+    pub fn add_to(&self, t: usize, factor: f32, frame: &mut [f32]) {
+        let coarse = self.coarse.frame(t);
+        let q = |y: usize, x: usize| coarse[y * self.coarse.width + x];
+        for (row, &(ya, yb, fy)) in frame.chunks_exact_mut(self.width).zip(&self.ys) {
+            for (px, &(xa, xb, fx)) in row.iter_mut().zip(&self.xs) {
                 let top = q(ya, xa) + fx * (q(ya, xb) - q(ya, xa));
                 let bottom = q(yb, xa) + fx * (q(yb, xb) - q(yb, xa));
                 let motion = top + fy * (bottom - top);
-                *px = (*px + m.factor * motion).clamp(0.0, 255.0);
+                *px = (*px + factor * motion).clamp(0.0, 255.0);
             }
         }
     }
-    Ok(out)
 }
 
 /// Each pixel's time series on pyramid level `level`, band-passed to
