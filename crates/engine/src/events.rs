@@ -25,7 +25,10 @@
 //!    times the typical activity, within [`EventConfig::bilateral_balance`]
 //!    of each other, for [`EventConfig::bilateral_clonic_min_s`], is a
 //!    bilateral clonic burst; blinks are masked out of that energy, so a
-//!    flurry of normal blinks is not one.
+//!    flurry of normal blinks is not one. A closure too long for a blink
+//!    whose full closures lie [`DOUBLE_BLINK_GAP_S`] apart or more is a
+//!    double blink (the lids half-open between two blinks, common on real
+//!    faces), counted as two.
 //! 4. **A tonic spasm is one eye held narrower than the other.** The
 //!    closure of one eye exceeds the other's by
 //!    [`EventConfig::tonic_asymmetry`] for [`EventConfig::tonic_min_s`].
@@ -376,6 +379,13 @@ impl Default for EventConfig {
 const BLINK_TRAIN: usize = 3;
 const BLINK_TRAIN_GAP_S: f64 = 0.4;
 
+/// Two full closures of both eyes whose closed parts are at least this far
+/// apart (seconds) are two blinks, even if the lids did not open fully in
+/// between: a blink's closed phase lasts about a tenth of a second, so a
+/// closure that wavers around the blink level parts for a frame or two, not
+/// for this long.
+const DOUBLE_BLINK_GAP_S: f64 = 0.15;
+
 /// Separate narrowings that make a one-eyed stretch clonic (rule 4): a
 /// burst is several twitches; a held closure wavers, but as one.
 const CLONIC_MIN_TWITCHES: usize = 3;
@@ -476,6 +486,42 @@ fn segments(active: &[bool]) -> Vec<(usize, usize)> {
             k += 1;
         }
         out.push((start, k));
+    }
+    out
+}
+
+/// Closures of both eyes (`ranges`, at the shallow level) too long for one
+/// blink and too short for a bilateral spasm, split where their full
+/// closures (`deep`) are at least `gap` samples apart: a double blink, the
+/// lids half-opening between two blinks. Each part keeps the shallow
+/// stretch up to the middle of the gap. Other closures stay whole.
+fn split_double_blinks(
+    ranges: Vec<(usize, usize)>,
+    deep: &[bool],
+    blink_max: usize,
+    bilateral_min: usize,
+    gap: usize,
+) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        let len = range.1 - range.0;
+        if len <= blink_max || len >= bilateral_min {
+            out.push(range);
+            continue;
+        }
+        let closed: Vec<(usize, usize)> = segments(&deep[range.0..range.1])
+            .into_iter()
+            .map(|(a, b)| (range.0 + a, range.0 + b))
+            .collect();
+        let mut start = range.0;
+        for pair in closed.windows(2) {
+            if pair[1].0 - pair[0].1 >= gap {
+                let cut = (pair[0].1 + pair[1].0) / 2;
+                out.push((start, cut));
+                start = cut;
+            }
+        }
+        out.push((start, range.1));
     }
     out
 }
@@ -678,9 +724,15 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     // BLINK_TRAIN_GAP_S apart: faster than anyone blinks) are a bilateral
     // clonic burst instead.
     let deep = closed_both(config.blink_closure);
-    let closures = segments(&closed_both(
-        config.blink_mask_fraction * config.blink_closure,
-    ));
+    let closures = split_double_blinks(
+        segments(&closed_both(
+            config.blink_mask_fraction * config.blink_closure,
+        )),
+        &deep,
+        samples(config.blink_max_s),
+        samples(config.bilateral_min_s),
+        samples(DOUBLE_BLINK_GAP_S),
+    );
     // A train is made of full closures: a squint hovering around the
     // shallow level breaks into many short stretches of its own.
     let brief = |r: &(usize, usize)| {
@@ -1529,6 +1581,20 @@ mod tests {
         assert_eq!(sp[0].kind, EventKind::Clonic);
         let f = sp[0].freq_hz.expect("frequency");
         assert!((f - 4.0).abs() < 0.5, "freq {f}");
+    }
+
+    #[test]
+    fn a_double_blink_without_full_reopening_is_two_blinks() {
+        // Two blinks 0.45 s apart; between them the lids open only to 70 %
+        // of their open aperture, so both eyes stay 30 % closed throughout.
+        let mut s = quiet(20.0);
+        let double = |t: f64| (0.3f64).max(blink(t)).max(blink(t - 0.45)).min(1.0);
+        add_closure(&mut s, &Side::BOTH, 8.0, 8.7, double, &[]);
+        let ev = detect_events(&s, &EventConfig::default());
+        let blinks: Vec<&Event> = ev.iter().filter(|e| e.kind == EventKind::Blink).collect();
+        assert_eq!(blinks.len(), 2, "{ev:#?}");
+        assert!(blinks[1].start_s - blinks[0].start_s > 0.3, "{ev:#?}");
+        assert!(spasms(&ev).is_empty(), "{ev:#?}");
     }
 
     #[test]
