@@ -232,10 +232,11 @@ fn ordinary_people_have_no_spasm_and_their_blinks_are_counted() {
         eprintln!("{name}: blinks found {blinks:.2?}, sidecar {listed:?}");
         if name == "liveportrait_driving_d9" {
             // This sidecar lists six closures found by a script; looking at
-            // the frames shows more blinks than that (0.3, 1.2, 4.8, 6.4,
-            // 16.1, 16.5 s among them). Each listed blink must be found; the
-            // listed 9.8 s closure lasts 0.7 s, longer than a blink.
-            for t in listed.iter().filter(|&&t| (t - 9.8).abs() > 0.1) {
+            // the frames shows more blinks than that (0.3, 1.2, 4.7, 6.4,
+            // 12.1, 12.7, 16.1, 16.6 s among them). Each listed blink must
+            // be found; the listed 9.8 s closure is a double blink (the lids
+            // half-open at 10.0 s), found as two.
+            for t in &listed {
                 assert!(
                     blinks.iter().any(|b| (b - t).abs() < 0.4),
                     "{name}: no blink near {t} in {blinks:?}"
