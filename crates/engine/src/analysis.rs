@@ -843,6 +843,7 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
             row(&mut signals.speed, resample(&|m| m.regions[s][r].speed));
             row(&mut signals.vy, resample(&|m| m.regions[s][r].vy));
             row(&mut signals.deform, resample(&|m| m.regions[s][r].deform));
+            row(&mut signals.ripple, resample(&|m| m.regions[s][r].ripple));
         }
         signals.aperture[s] = resample(&|m| m.aperture[s]);
     }
@@ -850,7 +851,12 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
     // A sample is measured where the face was tracked around it.
     let tracked = resample(&|m| if m.valid { 1.0 } else { f32::NAN });
     signals.valid = tracked.iter().map(|v| v.is_finite()).collect();
-    for q in [&mut signals.speed, &mut signals.vy, &mut signals.deform] {
+    for q in [
+        &mut signals.speed,
+        &mut signals.vy,
+        &mut signals.deform,
+        &mut signals.ripple,
+    ] {
         q.mapv_inplace(|v| if v.is_finite() { v } else { 0.0 });
     }
     for v in &mut signals.head_speed {

@@ -64,7 +64,9 @@
 //!    episode. Comparing the two lower lids at the same moment cancels what
 //!    moves both (talking, a head turn, lighting, compression); a one-sided
 //!    smile or squint is slow, and raises the lid as a whole (translation,
-//!    not residual). A ripple overlapping a twitch or a spasm of the same
+//!    not residual; [`Signals::ripple`] is the speed left once the lid's
+//!    own translation is fitted out, so a lid sliding as a whole in speech
+//!    adds little). A ripple overlapping a twitch or a spasm of the same
 //!    eye belongs to that spasm.
 //! 7. **Fast head motion is no evidence.** Pixels of a face turning or
 //!    bobbing quickly are blurred and foreshortened; no event starts while
@@ -102,6 +104,8 @@ pub struct Signals {
     pub vy: Array3<f32>,
     /// Deviation from the resting appearance (face units).
     pub deform: Array3<f32>,
+    /// Speed left after each region's own translation (face units / s).
+    pub ripple: Array3<f32>,
     /// `[side]` eyelid aperture from the eye model (gap / eye width), NaN
     /// where unknown.
     pub aperture: [Vec<f32>; 2],
@@ -128,6 +132,7 @@ impl Signals {
             speed: per_region(),
             vy: per_region(),
             deform: per_region(),
+            ripple: per_region(),
             aperture: [vec![f32::NAN; n], vec![f32::NAN; n]],
             head_speed: vec![0.0; n],
             valid: vec![false; n],
@@ -1022,10 +1027,11 @@ fn myokymia(
     // can fill much of one side's recording, so its median is no floor).
     let all: Vec<f32> = table.iter().flatten().map(|w| w.0).collect();
     let floor = percentile(&all, 10.0).max(1e-9);
-    // Per side and window: the lower lid's typical residual speed over the
-    // calm, blink-free samples (None when too few are left to judge).
+    // Per side and window: the lower lid's typical residual speed (what its
+    // translation leaves) over the calm, blink-free samples (None when too
+    // few are left to judge).
     let residual: [Vec<Option<f32>>; 2] = [0, 1].map(|s| {
-        let speed = Signals::row(&signals.speed, s, lo);
+        let ripple = Signals::row(&signals.ripple, s, lo);
         let mut seen = Vec::with_capacity(len);
         starts
             .iter()
@@ -1034,7 +1040,7 @@ fn myokymia(
                 seen.extend(
                     (k..k + len)
                         .filter(|&j| calm[j] && keep[j])
-                        .map(|j| speed[j]),
+                        .map(|j| ripple[j]),
                 );
                 (seen.len() as f32 >= RIPPLE_MIN_SEEN * len as f32).then(|| percentile(&seen, 50.0))
             })
@@ -1055,12 +1061,15 @@ fn myokymia(
                     && calm_share > 0.9
             })
             .collect();
-        let rippling: Vec<bool> = (0..starts.len())
+        let judged: Vec<Option<bool>> = (0..starts.len())
             .map(|i| match (residual[s][i], residual[1 - s][i]) {
-                (Some(own), Some(other)) => own > config.myokymia_residual_ratio * other.max(1e-3),
-                _ => false,
+                (Some(own), Some(other)) => {
+                    Some(own > config.myokymia_residual_ratio * other.max(1e-3))
+                }
+                _ => None,
             })
             .collect();
+        let rippling: Vec<bool> = judged.iter().map(|j| j.unwrap_or(false)).collect();
         let mut ranges = Vec::new();
         for (a, b) in segments(&narrow_peak) {
             let range = (starts[a], (starts[b - 1] + len).min(n));
@@ -1351,6 +1360,7 @@ mod tests {
                         .for_each(|v| *v = f());
                 };
                 fill(&mut s.speed, &mut || 3.0 + noise());
+                fill(&mut s.ripple, &mut || 2.0 + 0.7 * noise());
                 fill(&mut s.vy, &mut || 2.0 * noise());
                 fill(&mut s.deform, &mut || 0.3 + 0.05 * noise());
             }
@@ -1649,6 +1659,7 @@ mod tests {
         for k in (t0 * RATE) as usize..(t1 * RATE) as usize {
             for side in sides {
                 s.speed[[side.index(), lo, k]] += extra;
+                s.ripple[[side.index(), lo, k]] += extra;
             }
         }
     }
@@ -1663,6 +1674,19 @@ mod tests {
         assert_eq!(sp[0].kind, EventKind::Myokymia);
         assert_eq!(sp[0].side, EventSide::Left);
         assert!(sp[0].start_s < 11.0 && sp[0].end_s > 14.0, "{:?}", sp[0]);
+    }
+
+    #[test]
+    fn a_lower_lid_sliding_as_a_whole_is_not_myokymia() {
+        // Speech pulls one lower lid up and down: fast, but as one piece,
+        // so the speed its translation leaves stays at rest.
+        let mut s = quiet(40.0);
+        let lo = Region::LowerLid.index();
+        for k in (10.0 * RATE) as usize..(16.0 * RATE) as usize {
+            s.speed[[Side::Left.index(), lo, k]] += 6.0;
+        }
+        let ev = detect_events(&s, &EventConfig::default());
+        assert!(spasms(&ev).is_empty(), "{ev:#?}");
     }
 
     #[test]

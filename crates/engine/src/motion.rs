@@ -55,6 +55,13 @@ pub struct RegionMotion {
     pub dy: f32,
     /// Deviation from the region's resting appearance (face units).
     pub deform: f32,
+    /// What [`RegionMotion::speed`] leaves once the region's own
+    /// translation is taken out (face units / s): skin moving unevenly
+    /// within the region, such as a ripple travelling along a lid, while a
+    /// region sliding as a whole (a lid pulled by the cheek in speech, the
+    /// head's motion the pose missed) adds little.
+    #[serde(default)]
+    pub ripple: f32,
 }
 
 /// Everything measured in one frame.
@@ -206,6 +213,18 @@ impl FlowSums {
         let u = -(d * self.gxt - b * self.gyt) / det;
         let v = -(-b * self.gxt + a * self.gyt) / det;
         (u as f32, v as f32)
+    }
+
+    /// Texture-normalised speed of what the patch's best translation does
+    /// not explain (px / frame): the least-squares residual of the
+    /// brightness-constancy fit, `Σ(It + Ix·u + Iy·v)²`, which at the solution
+    /// is `Σ It² + u·Σ Ix·It + v·Σ Iy·It`, normalised like
+    /// [`FlowSums::residual_speed`].
+    fn unexplained_speed(&self) -> f32 {
+        let (u, v) = self.solve();
+        let left = (self.rr + u as f64 * self.gxt + v as f64 * self.gyt).clamp(0.0, self.rr);
+        let gg = self.gxx + self.gyy;
+        (left / (gg + 4.0 * self.n as f64)).sqrt() as f32
     }
 
     /// Confidence of the solution: the smaller eigenvalue of the structure
@@ -446,6 +465,7 @@ impl MotionAnalyzer {
                 self.refine(&image, &followed, &slot, Against::Previous, (0.0, 0.0));
             let (u, v) = shift.unwrap_or((f32::NAN, f32::NAN));
             let speed = sums.residual_speed() * per_s;
+            let ripple = sums.unexplained_speed() * per_s;
             if i == n_regions {
                 sample.lips_speed = speed;
                 continue;
@@ -466,6 +486,7 @@ impl MotionAnalyzer {
                 dx: outward * dx * self.unit,
                 dy: dy * self.unit,
                 deform: deform * self.unit,
+                ripple,
             };
         }
         sample.valid = true;
@@ -1075,6 +1096,44 @@ mod tests {
                 assert_eq!(fast[row * inside.w + col], image.bilinear(p[0], p[1]));
             }
         }
+    }
+
+    #[test]
+    fn a_patch_moving_as_a_whole_leaves_no_unexplained_speed() {
+        // A textured 24×16 patch, then the same patch moved 0.4 px down
+        // (as a whole), or rippled: its top half down and bottom half up.
+        let (w, h) = (24, 16);
+        let skin = |x: f32, y: f32| {
+            100.0 + 40.0 * (x * 0.5).sin() * (y * 0.45).cos() + 25.0 * (x * 0.23 + y * 0.31).sin()
+        };
+        let patch = |dy: &dyn Fn(usize) -> f32| -> Vec<f32> {
+            (0..h)
+                .flat_map(|y| (0..w).map(move |x| (x, y)))
+                .map(|(x, y)| skin(x as f32, y as f32 - dy(y)))
+                .collect()
+        };
+        let rest = patch(&|_| 0.0);
+        let slid = patch(&|_| 0.4);
+        let rippled = patch(&|y| if y < h / 2 { 0.4 } else { -0.4 });
+        let weight = vec![1.0; w * h];
+        let whole = flow_sums(&rest, &slid, &weight, w, h);
+        let uneven = flow_sums(&rest, &rippled, &weight, w, h);
+        // Both change the patch as much...
+        assert!(whole.residual_speed() > 0.2, "{}", whole.residual_speed());
+        assert!(uneven.residual_speed() > 0.2, "{}", uneven.residual_speed());
+        // ...but only the uneven motion is left once a translation is fitted.
+        assert!(
+            whole.unexplained_speed() < 0.25 * whole.residual_speed(),
+            "{} of {}",
+            whole.unexplained_speed(),
+            whole.residual_speed()
+        );
+        assert!(
+            uneven.unexplained_speed() > 0.6 * uneven.residual_speed(),
+            "{} of {}",
+            uneven.unexplained_speed(),
+            uneven.residual_speed()
+        );
     }
 
     #[test]

@@ -29,8 +29,8 @@
 //! `t` is seconds (f64), `valid` (motion measured) and `face` (a face
 //! tracked) are `0`/`1`, then the head and lips speeds,
 //! the eyelid apertures and lid positions and, per side (left, right) and region (brow,
-//! upper_lid, lower_lid, cheek, mouth_corner), `speed,vx,vy,dx,dy,deform`
-//! — 71 fields in all. Numbers use Rust's shortest round-trip formatting, so
+//! upper_lid, lower_lid, cheek, mouth_corner), `speed,vx,vy,dx,dy,deform,ripple`
+//! — 81 fields in all. Numbers use Rust's shortest round-trip formatting, so
 //! values read back bit-exactly; **an empty field is NaN** (an unknown
 //! aperture), infinities are `inf`/`-inf`. The reader finds columns by their
 //! header names: a file written before a column existed reads with that
@@ -316,7 +316,7 @@ enum Column {
     Unknown,
 }
 
-const REGION_QUANTITIES: [&str; 6] = ["speed", "vx", "vy", "dx", "dy", "deform"];
+const REGION_QUANTITIES: [&str; 7] = ["speed", "vx", "vy", "dx", "dy", "deform", "ripple"];
 
 /// The columns this version writes, in order.
 fn columns() -> impl Iterator<Item = (Column, String)> {
@@ -435,7 +435,8 @@ impl SampleLayout {
                         2 => m.vy = v,
                         3 => m.dx = v,
                         4 => m.dy = v,
-                        _ => m.deform = v,
+                        5 => m.deform = v,
+                        _ => m.ripple = v,
                     }
                 }
                 Column::Unknown => {}
@@ -485,6 +486,7 @@ fn encode_sample(s: &MotionSample, buf: &mut Vec<u8>) {
             put_f32(buf, m.dx);
             put_f32(buf, m.dy);
             put_f32(buf, m.deform);
+            put_f32(buf, m.ripple);
         }
     }
     buf.push(b'\n');
@@ -1013,7 +1015,7 @@ mod tests {
 
     const FPS: f64 = 30.0;
     /// Fields of one samples.csv record.
-    const SAMPLE_FIELDS: usize = 11 + 2 * Region::COUNT * 6;
+    const SAMPLE_FIELDS: usize = 11 + 2 * Region::COUNT * 7;
 
     /// A deterministic sample; some invalid, some with unknown aperture.
     fn sample(i: usize) -> MotionSample {
@@ -1030,6 +1032,7 @@ mod tests {
                 m.vx = (x * 0.11 + phase).cos();
                 m.dx = (x * 0.07 + phase).sin() * 0.5;
                 m.dy = (x * 0.03 - phase).cos() * 2.0;
+                m.ripple = (x * 0.19 + phase).sin().abs() * 1.5;
             }
         }
         MotionSample {
@@ -1080,6 +1083,7 @@ mod tests {
                     && same_f32(x.dx, y.dx)
                     && same_f32(x.dy, y.dy)
                     && same_f32(x.deform, y.deform)
+                    && same_f32(x.ripple, y.ripple)
             });
         a.t.to_bits() == b.t.to_bits()
             && a.valid == b.valid
@@ -1126,6 +1130,7 @@ mod tests {
             dx: 3.5,
             dy: f32::MIN_POSITIVE,
             deform: 1e-42,
+            ripple: 0.0,
         };
         s.lips_speed = 7.25;
         s.t = 1_234.567_890_123_456_7;
