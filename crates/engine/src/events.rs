@@ -66,8 +66,10 @@
 //!    smile or squint is slow, and raises the lid as a whole (translation,
 //!    not residual; [`Signals::ripple`] is the speed left once the lid's
 //!    own translation is fitted out, so a lid sliding as a whole in speech
-//!    adds little). A ripple overlapping a twitch or a spasm of the same
-//!    eye belongs to that spasm.
+//!    adds little). A window where a blink or a quick head motion hid the
+//!    lid is not judged; between two rippling windows it counts as
+//!    rippling, since the ripple went on underneath. A ripple overlapping a
+//!    twitch or a spasm of the same eye belongs to that spasm.
 //! 7. **Fast head motion is no evidence.** Pixels of a face turning or
 //!    bobbing quickly are blurred and foreshortened; no event starts while
 //!    the head moves faster than [`EventConfig::max_head_speed`].
@@ -1069,7 +1071,7 @@ fn myokymia(
                 _ => None,
             })
             .collect();
-        let rippling: Vec<bool> = judged.iter().map(|j| j.unwrap_or(false)).collect();
+        let rippling = fill_unjudged(&judged);
         let mut ranges = Vec::new();
         for (a, b) in segments(&narrow_peak) {
             let range = (starts[a], (starts[b - 1] + len).min(n));
@@ -1091,6 +1093,25 @@ fn myokymia(
         for range in bridge(ranges, 0) {
             out.push((Side::BOTH[s], range));
         }
+    }
+    out
+}
+
+/// Windows that could not be judged (`None`: a blink or a quick head motion
+/// hid the lid) count as rippling when the judged windows either side of
+/// them both are: what was hidden for a moment went on underneath.
+fn fill_unjudged(judged: &[Option<bool>]) -> Vec<bool> {
+    let mut out: Vec<bool> = judged.iter().map(|j| j.unwrap_or(false)).collect();
+    let mut last_judged: Option<(usize, bool)> = None;
+    for (i, j) in judged.iter().enumerate() {
+        let Some(now) = *j else { continue };
+        if let Some((before, was)) = last_judged
+            && was
+            && now
+        {
+            out[before + 1..i].fill(true);
+        }
+        last_judged = Some((i, now));
     }
     out
 }
@@ -1674,6 +1695,24 @@ mod tests {
         assert_eq!(sp[0].kind, EventKind::Myokymia);
         assert_eq!(sp[0].side, EventSide::Left);
         assert!(sp[0].start_s < 11.0 && sp[0].end_s > 14.0, "{:?}", sp[0]);
+    }
+
+    #[test]
+    fn a_ripple_with_blinks_inside_is_one_episode() {
+        // A 4 s ripple with a flurry of three blinks in its middle: the 2 s
+        // windows holding them are hidden too long to be judged, and the
+        // judged stretches either side are each under 2 s.
+        let mut s = quiet(40.0);
+        add_travelling_ripple(&mut s, &[Side::Right], 10.0, 14.0, 6.0);
+        for t in [11.5, 12.0, 12.5] {
+            add_closure(&mut s, &Side::BOTH, t, t + 0.25, blink, &[]);
+        }
+        let ev = detect_events(&s, &EventConfig::default());
+        let sp = spasms(&ev);
+        assert_eq!(sp.len(), 1, "{ev:#?}");
+        assert_eq!(sp[0].kind, EventKind::Myokymia);
+        assert_eq!(sp[0].side, EventSide::Right);
+        assert!(sp[0].start_s < 11.0 && sp[0].end_s > 13.0, "{:?}", sp[0]);
     }
 
     #[test]
