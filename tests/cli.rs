@@ -444,3 +444,62 @@ fn committed_samples_match_their_truth() {
         }
     }
 }
+
+/// A face in a dark room cannot be measured: the frames where it is too dark
+/// are skipped and counted, and a video that is dark throughout is refused
+/// with what to do, rather than read as twitching.
+#[test]
+fn a_dark_video_is_skipped_and_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo_left_hfs.mp4");
+    let p = |name: &str| dir.path().join(name);
+    // A tenth of the light from 8 s on.
+    let half = p("half_dark.mp4");
+    ffmpeg(
+        &[
+            "-i",
+            sample.to_str().unwrap(),
+            "-t",
+            "16",
+            "-vf",
+            "lutyuv=y=val*0.1:enable='gte(t,8)'",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        &half,
+    );
+    let (stdout, v) = analyze_ok(&half, dir.path());
+    let dark = v["quality"]["face_too_dark_fraction"].as_f64().unwrap();
+    assert!((0.4..0.6).contains(&dark), "{dark}");
+    assert!(
+        stdout.contains("too dark to measure in 50% of the frames"),
+        "{stdout}"
+    );
+    // All of it dark.
+    let dark_all = p("dark.mp4");
+    ffmpeg(
+        &[
+            "-i",
+            sample.to_str().unwrap(),
+            "-t",
+            "8",
+            "-vf",
+            "lutyuv=y=val*0.1",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        &dark_all,
+    );
+    assert_user_error(
+        &twitchscope(&["analyze", dark_all.to_str().unwrap()]),
+        "too dark to measure",
+    );
+}

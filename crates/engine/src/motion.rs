@@ -96,10 +96,19 @@ pub struct MotionSample {
     /// Residual speed of the lips (face units / s): speech and expressions.
     #[serde(default)]
     pub lips_speed: f32,
+    /// Contrast across the eyes (grey levels between the darker and the
+    /// brighter tenth of the band through both eyes), NaN when not looked
+    /// at: too low, and the face is too dark (or washed out) to measure.
+    #[serde(default = "nan")]
+    pub face_contrast: f32,
 }
 
 fn nan_pair() -> [f32; 2] {
     [f32::NAN; 2]
+}
+
+fn nan() -> f32 {
+    f32::NAN
 }
 
 impl MotionSample {
@@ -110,6 +119,7 @@ impl MotionSample {
             aperture: [f32::NAN; 2],
             upper_lid: [f32::NAN; 2],
             lower_lid: [f32::NAN; 2],
+            face_contrast: f32::NAN,
             ..MotionSample::default()
         }
     }

@@ -201,6 +201,14 @@ pub fn plain_summary(a: &Analysis) -> String {
     if let Some(cut) = &a.quality.ended_early {
         let _ = writeln!(out, "Warning: {cut}.");
     }
+    if a.quality.face_too_dark_fraction >= 0.01 {
+        let _ = writeln!(
+            out,
+            "Warning: the face was too dark to measure in {:.0}% of the frames; those frames \
+             were skipped. Add light in front of the face.",
+            100.0 * a.quality.face_too_dark_fraction
+        );
+    }
     let side_words = match s.laterality {
         Laterality::None => "No spasm detected.".to_string(),
         Laterality::Left => "Twitching on the patient's LEFT side.".to_string(),

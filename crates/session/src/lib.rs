@@ -23,14 +23,15 @@
 //! Plain CSV with a header line, so it opens in a spreadsheet or pandas:
 //!
 //! ```text
-//! t,valid,face,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,left_brow_speed,left_brow_vx,…,right_mouth_corner_deform
+//! t,valid,face,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,face_contrast,left_brow_speed,left_brow_vx,…,right_mouth_corner_ripple
 //! ```
 //!
 //! `t` is seconds (f64), `valid` (motion measured) and `face` (a face
-//! tracked) are `0`/`1`, then the head and lips speeds,
-//! the eyelid apertures and lid positions and, per side (left, right) and region (brow,
-//! upper_lid, lower_lid, cheek, mouth_corner), `speed,vx,vy,dx,dy,deform,ripple`
-//! — 81 fields in all. Numbers use Rust's shortest round-trip formatting, so
+//! tracked) are `0`/`1`, then the head and lips speeds, the eyelid
+//! apertures and lid positions, the contrast across the eyes and, per side
+//! (left, right) and region (brow, upper_lid, lower_lid, cheek,
+//! mouth_corner), `speed,vx,vy,dx,dy,deform,ripple`
+//! — 82 fields in all. Numbers use Rust's shortest round-trip formatting, so
 //! values read back bit-exactly; **an empty field is NaN** (an unknown
 //! aperture), infinities are `inf`/`-inf`. The reader finds columns by their
 //! header names: a file written before a column existed reads with that
@@ -307,6 +308,7 @@ enum Column {
     Face,
     HeadSpeed,
     LipsSpeed,
+    FaceContrast,
     Aperture(usize),
     UpperLid(usize),
     LowerLid(usize),
@@ -332,6 +334,7 @@ fn columns() -> impl Iterator<Item = (Column, String)> {
         (Column::UpperLid(1), "upper_lid_right".to_string()),
         (Column::LowerLid(0), "lower_lid_left".to_string()),
         (Column::LowerLid(1), "lower_lid_right".to_string()),
+        (Column::FaceContrast, "face_contrast".to_string()),
     ];
     let regions = Side::BOTH.into_iter().flat_map(|side| {
         Region::ALL.into_iter().flat_map(move |region| {
@@ -423,6 +426,7 @@ impl SampleLayout {
                 }
                 Column::HeadSpeed => s.head_speed = num(field)?,
                 Column::LipsSpeed => s.lips_speed = num(field)?,
+                Column::FaceContrast => s.face_contrast = num(field)?,
                 Column::Aperture(side) => s.aperture[side] = num(field)?,
                 Column::UpperLid(side) => s.upper_lid[side] = num(field)?,
                 Column::LowerLid(side) => s.lower_lid[side] = num(field)?,
@@ -478,6 +482,7 @@ fn encode_sample(s: &MotionSample, buf: &mut Vec<u8>) {
     put_f32(buf, s.upper_lid[1]);
     put_f32(buf, s.lower_lid[0]);
     put_f32(buf, s.lower_lid[1]);
+    put_f32(buf, s.face_contrast);
     for side in &s.regions {
         for m in side {
             put_f32(buf, m.speed);
@@ -1015,7 +1020,7 @@ mod tests {
 
     const FPS: f64 = 30.0;
     /// Fields of one samples.csv record.
-    const SAMPLE_FIELDS: usize = 11 + 2 * Region::COUNT * 7;
+    const SAMPLE_FIELDS: usize = 12 + 2 * Region::COUNT * 7;
 
     /// A deterministic sample; some invalid, some with unknown aperture.
     fn sample(i: usize) -> MotionSample {
@@ -1049,6 +1054,7 @@ mod tests {
             lower_lid: [0.12, 0.1 + 0.001 * x],
             head_speed: (x * 0.01).cos() * 0.5,
             lips_speed: (x * 0.05).sin().abs() * 4.0,
+            face_contrast: if i % 5 == 1 { f32::NAN } else { 40.0 + x * 0.5 },
         }
     }
 
@@ -1095,6 +1101,7 @@ mod tests {
                 same_f32(a.upper_lid[k], b.upper_lid[k]) && same_f32(a.lower_lid[k], b.lower_lid[k])
             })
             && same_f32(a.head_speed, b.head_speed)
+            && same_f32(a.face_contrast, b.face_contrast)
             && regions
     }
 
