@@ -503,3 +503,35 @@ fn a_dark_video_is_skipped_and_said_so() {
         "too dark to measure",
     );
 }
+
+/// A 4K recording (a phone, a modern webcam) is read at full size: the same
+/// face, the same verdict as the small original.
+#[test]
+fn a_4k_video_gives_the_same_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo_left_hfs.mp4");
+    let big = dir.path().join("uhd.mp4");
+    ffmpeg(
+        &[
+            "-i",
+            sample.to_str().unwrap(),
+            "-t",
+            "6",
+            "-vf",
+            "scale=3840:2160",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        &big,
+    );
+    let (_, v) = analyze_ok(&big, dir.path());
+    assert_eq!(v["source"]["width"], 3840);
+    assert!(v["quality"]["face_visible_fraction"].as_f64().unwrap() > 0.95);
+    assert_eq!(v["summary"]["laterality"], "left", "{}", v["summary"]);
+}
