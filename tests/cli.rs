@@ -535,3 +535,50 @@ fn a_4k_video_gives_the_same_verdict() {
     assert!(v["quality"]["face_visible_fraction"].as_f64().unwrap() > 0.95);
     assert_eq!(v["summary"]["laterality"], "left", "{}", v["summary"]);
 }
+
+/// Two faces in the picture (someone behind the patient): the larger one is
+/// followed, whichever side of the picture it is on, and the output says
+/// that there were two.
+#[test]
+fn with_two_faces_the_larger_is_followed_and_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let twitching = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo_left_hfs.mp4");
+    let calm = p("calm.mp4");
+    let spec = SynthSpec {
+        scenario: Scenario::RestBlinks,
+        seconds: 8.0,
+        ..SynthSpec::default()
+    };
+    synth::render(&spec, &calm).unwrap();
+    // `big` at full size beside `small` at three quarters.
+    let pair = |big: &Path, small: &Path, out: &Path| {
+        ffmpeg(
+            &[
+                "-i",
+                big.to_str().unwrap(),
+                "-i",
+                small.to_str().unwrap(),
+                "-t",
+                "8",
+                "-filter_complex",
+                "[1:v]scale=480:360,pad=480:480:0:60[s];[0:v][s]hstack=inputs=2",
+                "-c:v",
+                "libx264",
+                "-crf",
+                "18",
+                "-pix_fmt",
+                "yuv420p",
+            ],
+            out,
+        )
+    };
+    for (big, small, laterality) in [(&twitching, &calm, "left"), (&calm, &twitching, "none")] {
+        let out = p(&format!("two_{laterality}.mp4"));
+        pair(big, small, &out);
+        let (stdout, v) = analyze_ok(&out, dir.path());
+        assert_eq!(v["quality"]["most_faces"], 2, "{}", v["quality"]);
+        assert!(stdout.contains("2 faces were in the picture"), "{stdout}");
+        assert_eq!(v["summary"]["laterality"], laterality, "{stdout}");
+    }
+}

@@ -290,6 +290,8 @@ struct FaceResult {
     frame: Frame,
     points: Vec<[f32; 3]>,
     found: bool,
+    /// The most faces the tracker has seen in one frame so far.
+    most_faces: usize,
     error: Option<String>,
 }
 
@@ -342,6 +344,8 @@ pub struct Engine {
     rest: Option<RestShape>,
     /// Time of the last landmark frame with a face.
     last_face_t: f64,
+    /// The most faces seen in one frame.
+    most_faces: usize,
     /// Last two landmark observations (older, newer).
     keys: VecDeque<PoseKey>,
     smoothed: Option<Similarity>,
@@ -385,6 +389,7 @@ impl Engine {
                         frame: job.frame,
                         points: job.points,
                         found,
+                        most_faces: tracker.most_faces(),
                         error,
                     };
                     if res_tx.send(result).is_err() {
@@ -406,6 +411,7 @@ impl Engine {
             motion: None,
             rest: None,
             last_face_t: f64::NEG_INFINITY,
+            most_faces: 0,
             keys: VecDeque::with_capacity(3),
             smoothed: None,
             last_job_t: f64::NEG_INFINITY,
@@ -434,6 +440,12 @@ impl Engine {
     /// Frames pushed in.
     pub fn frames_seen(&self) -> u64 {
         self.frames_in
+    }
+
+    /// The most faces found in one frame so far; with more than one, the
+    /// largest is followed.
+    pub fn most_faces(&self) -> usize {
+        self.most_faces
     }
 
     /// How much has been measured so far (see [`Coverage`]).
@@ -514,6 +526,7 @@ impl Engine {
             if let Some(e) = result.error {
                 anyhow::bail!("face model failed: {e}");
             }
+            self.most_faces = self.most_faces.max(result.most_faces);
             self.add_key(&result);
             self.spare_frames.push(result.frame);
             self.spare_points.push(result.points);
@@ -738,6 +751,7 @@ pub fn analyze_source(
     engine.coverage().check_analysable(&info.name, info.fps)?;
     let mut analysis = analyze_samples(engine.samples(), &info, config);
     analysis.quality.ended_early = source.ended_early();
+    analysis.quality.most_faces = Some(engine.most_faces());
     Ok(analysis)
 }
 
@@ -772,6 +786,10 @@ pub struct Quality {
     /// Fraction of the frames whose face was too dark to measure (skipped).
     #[serde(default)]
     pub face_too_dark_fraction: f64,
+    /// The most faces found in one frame; with more than one, the largest
+    /// was followed. Absent when unknown (a recorded session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub most_faces: Option<usize>,
     /// The video ended before its header said: only what was read is
     /// analysed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -989,6 +1007,7 @@ pub fn analyze_samples(
         quality: Quality {
             face_visible_fraction: coverage.face_visible_fraction(),
             face_too_dark_fraction: coverage.too_dark_fraction(),
+            most_faces: None,
             ended_early: None,
         },
         summary,

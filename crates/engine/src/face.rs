@@ -586,6 +586,8 @@ pub struct FaceTracker {
     /// Whether `landmarks` hold a face (presence above threshold).
     tracking: bool,
     detector_runs: u64,
+    /// The most faces the detector found in one frame.
+    most_faces: usize,
 }
 
 impl FaceTracker {
@@ -608,6 +610,7 @@ impl FaceTracker {
             },
             tracking: false,
             detector_runs: 0,
+            most_faces: 0,
         })
     }
 
@@ -717,7 +720,17 @@ impl FaceTracker {
             // in this same frame rather than dropping it.
             self.tracking = false;
         }
-        let Some(roi) = self.detect(frame)?.as_ref().map(Roi::from_detection) else {
+        // With more than one face in the picture (someone behind the
+        // patient, a photo on the wall), the largest is followed: the person
+        // recording sits closest to the camera.
+        let faces = self.detect_all(frame)?;
+        let count = faces.len();
+        let largest = faces
+            .iter()
+            .max_by(|a, b| (a.size[0] * a.size[1]).total_cmp(&(b.size[0] * b.size[1])))
+            .map(Roi::from_detection);
+        self.most_faces = self.most_faces.max(count);
+        let Some(roi) = largest else {
             return Ok(None);
         };
         if self.run_landmarks(frame, &roi)? < PRESENCE_MIN {
@@ -745,6 +758,11 @@ impl FaceTracker {
     /// How many times the detector has run.
     pub fn detector_runs(&self) -> u64 {
         self.detector_runs
+    }
+
+    /// The most faces the detector has found in one frame so far.
+    pub fn most_faces(&self) -> usize {
+        self.most_faces
     }
 
     /// Runs FaceMesh on `roi`, stores the landmarks in image pixels and
