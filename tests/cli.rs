@@ -577,7 +577,7 @@ fn with_two_faces_the_larger_is_followed_and_said_so() {
         let out = p(&format!("two_{laterality}.mp4"));
         pair(big, small, &out);
         let (stdout, v) = analyze_ok(&out, dir.path());
-        assert_eq!(v["quality"]["most_faces"], 2, "{}", v["quality"]);
+        assert_eq!(v["source"]["most_faces"], 2, "{}", v["source"]);
         assert!(stdout.contains("2 faces were in the picture"), "{stdout}");
         assert_eq!(v["summary"]["laterality"], laterality, "{stdout}");
     }

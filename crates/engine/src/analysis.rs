@@ -751,7 +751,7 @@ pub fn analyze_source(
     engine.coverage().check_analysable(&info.name, info.fps)?;
     let mut analysis = analyze_samples(engine.samples(), &info, config);
     analysis.quality.ended_early = source.ended_early();
-    analysis.quality.most_faces = Some(engine.most_faces());
+    analysis.source.most_faces = Some(engine.most_faces());
     Ok(analysis)
 }
 
@@ -764,6 +764,11 @@ pub struct SourceMeta {
     pub duration_s: f64,
     pub width: usize,
     pub height: usize,
+    /// The most faces found in one frame of the video; with more than one,
+    /// the largest was followed. Absent where the frames are not at hand
+    /// (a recorded session read back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub most_faces: Option<usize>,
 }
 
 impl SourceMeta {
@@ -776,6 +781,7 @@ impl SourceMeta {
             duration_s: coverage.duration_s(info.fps),
             width: info.width,
             height: info.height,
+            most_faces: None,
         }
     }
 }
@@ -786,10 +792,6 @@ pub struct Quality {
     /// Fraction of the frames whose face was too dark to measure (skipped).
     #[serde(default)]
     pub face_too_dark_fraction: f64,
-    /// The most faces found in one frame; with more than one, the largest
-    /// was followed. Absent when unknown (a recorded session).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub most_faces: Option<usize>,
     /// The video ended before its header said: only what was read is
     /// analysed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1007,7 +1009,6 @@ pub fn analyze_samples(
         quality: Quality {
             face_visible_fraction: coverage.face_visible_fraction(),
             face_too_dark_fraction: coverage.too_dark_fraction(),
-            most_faces: None,
             ended_early: None,
         },
         summary,

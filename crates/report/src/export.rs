@@ -201,7 +201,7 @@ pub fn plain_summary(a: &Analysis) -> String {
     if let Some(cut) = &a.quality.ended_early {
         let _ = writeln!(out, "Warning: {cut}.");
     }
-    if let Some(faces @ 2..) = a.quality.most_faces {
+    if let Some(faces @ 2..) = a.source.most_faces {
         let _ = writeln!(
             out,
             "Note: up to {faces} faces were in the picture; the largest (nearest) one was followed."
