@@ -445,17 +445,31 @@ fn committed_samples_match_their_truth() {
     }
 }
 
+/// The committed sample with left-sided spasms.
+fn demo_sample() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo_left_hfs.mp4")
+}
+
+/// Encodes to H.264 what `inputs` (ffmpeg inputs and filters) make.
+fn h264(inputs: &[&str], out: &Path) {
+    let mut args = inputs.to_vec();
+    args.extend([
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+    ]);
+    ffmpeg(&args, out);
+}
+
 /// A face in a dark room cannot be measured: the frames where it is too dark
 /// are skipped and counted, and a video that is dark throughout is refused
 /// with what to do, rather than read as twitching.
 #[test]
 fn a_dark_video_is_skipped_and_said_so() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo_left_hfs.mp4");
+    let sample = demo_sample();
     let p = |name: &str| dir.path().join(name);
     // A tenth of the light from 8 s on.
     let half = p("half_dark.mp4");
-    ffmpeg(
+    h264(
         &[
             "-i",
             sample.to_str().unwrap(),
@@ -463,12 +477,6 @@ fn a_dark_video_is_skipped_and_said_so() {
             "16",
             "-vf",
             "lutyuv=y=val*0.1:enable='gte(t,8)'",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "18",
-            "-pix_fmt",
-            "yuv420p",
         ],
         &half,
     );
@@ -481,7 +489,7 @@ fn a_dark_video_is_skipped_and_said_so() {
     );
     // All of it dark.
     let dark_all = p("dark.mp4");
-    ffmpeg(
+    h264(
         &[
             "-i",
             sample.to_str().unwrap(),
@@ -489,12 +497,6 @@ fn a_dark_video_is_skipped_and_said_so() {
             "8",
             "-vf",
             "lutyuv=y=val*0.1",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "18",
-            "-pix_fmt",
-            "yuv420p",
         ],
         &dark_all,
     );
@@ -509,9 +511,9 @@ fn a_dark_video_is_skipped_and_said_so() {
 #[test]
 fn a_4k_video_gives_the_same_verdict() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo_left_hfs.mp4");
+    let sample = demo_sample();
     let big = dir.path().join("uhd.mp4");
-    ffmpeg(
+    h264(
         &[
             "-i",
             sample.to_str().unwrap(),
@@ -519,14 +521,6 @@ fn a_4k_video_gives_the_same_verdict() {
             "6",
             "-vf",
             "scale=3840:2160",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "20",
-            "-pix_fmt",
-            "yuv420p",
         ],
         &big,
     );
@@ -543,7 +537,7 @@ fn a_4k_video_gives_the_same_verdict() {
 fn with_two_faces_the_larger_is_followed_and_said_so() {
     let dir = tempfile::tempdir().unwrap();
     let p = |name: &str| dir.path().join(name);
-    let twitching = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/demo_left_hfs.mp4");
+    let twitching = demo_sample();
     let calm = p("calm.mp4");
     let spec = SynthSpec {
         scenario: Scenario::RestBlinks,
@@ -553,7 +547,7 @@ fn with_two_faces_the_larger_is_followed_and_said_so() {
     synth::render(&spec, &calm).unwrap();
     // `big` at full size beside `small` at three quarters.
     let pair = |big: &Path, small: &Path, out: &Path| {
-        ffmpeg(
+        h264(
             &[
                 "-i",
                 big.to_str().unwrap(),
@@ -563,12 +557,6 @@ fn with_two_faces_the_larger_is_followed_and_said_so() {
                 "8",
                 "-filter_complex",
                 "[1:v]scale=480:360,pad=480:480:0:60[s];[0:v][s]hstack=inputs=2",
-                "-c:v",
-                "libx264",
-                "-crf",
-                "18",
-                "-pix_fmt",
-                "yuv420p",
             ],
             out,
         )
