@@ -506,6 +506,50 @@ fn a_dark_video_is_skipped_and_said_so() {
     );
 }
 
+/// A face that leaves and comes back: the stretch without it is listed in
+/// the JSON and said in the terminal, nothing is placed inside it, and the
+/// twitching before and after it is still found.
+#[test]
+fn a_face_out_of_view_is_a_marked_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = demo_sample();
+    // The picture is a grey wall from 8 s to 12 s.
+    let away = dir.path().join("away.mp4");
+    h264(
+        &[
+            "-i",
+            sample.to_str().unwrap(),
+            "-vf",
+            "drawbox=x=0:y=0:w=iw:h=ih:color=gray:t=fill:enable='between(t,8,12)'",
+        ],
+        &away,
+    );
+    let (stdout, v) = analyze_ok(&away, dir.path());
+    let gaps = v["quality"]["face_gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let (start, end) = (
+        gaps[0]["start_s"].as_f64().unwrap(),
+        gaps[0]["end_s"].as_f64().unwrap(),
+    );
+    assert!(
+        (start - 8.0).abs() < 0.2 && (end - 12.0).abs() < 0.3,
+        "{start}–{end}"
+    );
+    assert!(
+        stdout.contains("the face was out of view once")
+            && stdout.contains("nothing was measured there"),
+        "{stdout}"
+    );
+    for e in v["events"].as_array().unwrap() {
+        let (s, t) = (e["start_s"].as_f64().unwrap(), e["end_s"].as_f64().unwrap());
+        assert!(
+            t <= start + 0.1 || s >= end - 0.1,
+            "event inside the gap: {e}"
+        );
+    }
+    assert_eq!(v["summary"]["laterality"], "left", "{}", v["summary"]);
+}
+
 /// A 4K recording (a phone, a modern webcam) is read at full size: the same
 /// face, the same verdict as the small original.
 #[test]

@@ -41,6 +41,9 @@ fn side_letter(side: EventSide) -> &'static str {
     }
 }
 
+/// Background of the stretches without a face.
+const NO_FACE_COLOR: Color32 = Color32::from_gray(60);
+
 /// The part of `rect` that shows time: under the plots when their x-range
 /// is known, else right of the row labels.
 fn time_rect(rect: Rect, x_range: Option<egui::Rangef>) -> Rect {
@@ -164,6 +167,27 @@ pub fn events_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Rangef>
     };
     let painter = ui.painter();
     painter.rect_filled(plot_rect, 0.0, Color32::from_gray(25));
+    // Where no face was in view nothing was measured: shade it, so an
+    // empty stretch is not read as a calm one.
+    for g in store.analysis.iter().flat_map(|a| &a.quality.face_gaps) {
+        if g.end_s < t0 || g.start_s > t1 {
+            continue;
+        }
+        let r = Rect::from_x_y_ranges(
+            axis.x(g.start_s)..=axis.x(g.end_s),
+            plot_rect.top() + steps_h..=plot_rect.bottom(),
+        );
+        painter.rect_filled(r, 0.0, NO_FACE_COLOR);
+        if r.width() > 44.0 {
+            painter.text(
+                pos2(r.center().x, r.bottom() - 2.0),
+                Align2::CENTER_BOTTOM,
+                "no face",
+                FontId::proportional(11.0),
+                Color32::from_gray(170),
+            );
+        }
+    }
     // Protocol steps on the top line.
     let steps_row = Rect::from_min_size(rect.min, vec2(rect.width(), steps_h));
     row_label(ui, steps_row, "Steps");

@@ -796,6 +796,66 @@ pub struct Quality {
     /// analysed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_early: Option<EndedEarly>,
+    /// Stretches of the recording in which no face was in view (the person
+    /// left, turned away or was hidden), at least [`MIN_FACE_GAP_S`] long.
+    /// Nothing is measured there and no event is placed there.
+    #[serde(default)]
+    pub face_gaps: Vec<FaceGap>,
+}
+
+/// A stretch of a recording without a face, in the samples' time (seconds,
+/// like the events): from the first frame without a face to the first one
+/// with a face again (or the end of the recording).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaceGap {
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+impl FaceGap {
+    pub fn duration_s(&self) -> f64 {
+        self.end_s - self.start_s
+    }
+}
+
+/// Shortest stretch without a face that is listed as a gap. Shorter losses
+/// (a hand passing, motion blur for a few frames) are bridged by the
+/// tracker and the resampling; a gap this long is a person who left or
+/// turned away, which a reader of the results must know about.
+pub const MIN_FACE_GAP_S: f64 = 0.5;
+
+/// The time of a recording of `duration_s` seconds with a face in view:
+/// all of it but its [`FaceGap`]s. Events per minute and the time an eye
+/// was narrowed are counted over it.
+pub fn observed_s(duration_s: f64, gaps: &[FaceGap]) -> f64 {
+    (duration_s - gaps.iter().map(FaceGap::duration_s).sum::<f64>()).max(0.0)
+}
+
+/// The stretches of `samples` without a face lasting at least
+/// [`MIN_FACE_GAP_S`]. A stretch reaching the end of the recording ends one
+/// frame period after its last sample (`period_s`), like the recording.
+pub fn face_gaps(samples: &[MotionSample], period_s: f64) -> Vec<FaceGap> {
+    let mut gaps = Vec::new();
+    let mut start: Option<f64> = None;
+    let mut push = |start_s: f64, end_s: f64| {
+        if end_s - start_s >= MIN_FACE_GAP_S {
+            gaps.push(FaceGap { start_s, end_s });
+        }
+    };
+    for s in samples {
+        match (s.face, start) {
+            (false, None) => start = Some(s.t),
+            (true, Some(t0)) => {
+                push(t0, s.t);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let (Some(t0), Some(last)) = (start, samples.last()) {
+        push(t0, last.t + period_s.max(0.0));
+    }
+    gaps
 }
 
 /// Laterality of a window or a session.
@@ -1002,7 +1062,10 @@ pub fn analyze_samples(
     let events = detect_events(&signals, &events_config);
     let (windows, spectrogram) = spectral_windows(&signals, &spectral, &events);
     let noise_floor = noise_floor(&windows);
-    let summary = summarise(&events, source.duration_s);
+    let face_gaps = face_gaps(samples, 1.0 / rate);
+    // Rates are per minute of face in view: a spasm while the person was
+    // away is unseen, not absent.
+    let summary = summarise(&events, observed_s(source.duration_s, &face_gaps));
     Analysis {
         schema: SCHEMA.to_string(),
         source,
@@ -1010,6 +1073,7 @@ pub fn analyze_samples(
             face_visible_fraction: coverage.face_visible_fraction(),
             face_too_dark_fraction: coverage.too_dark_fraction(),
             ended_early: None,
+            face_gaps,
         },
         summary,
         events,
@@ -1225,7 +1289,12 @@ impl Analysis {
             .iter()
             .find(|f| f.side == side)
             .cloned()
-            .unwrap_or_else(|| side_figures(&self.events, self.source.duration_s, side))
+            .unwrap_or_else(|| side_figures(&self.events, self.observed_s(), side))
+    }
+
+    /// Seconds of the recording with a face in view (see [`observed_s`]).
+    pub fn observed_s(&self) -> f64 {
+        observed_s(self.source.duration_s, &self.quality.face_gaps)
     }
 }
 
@@ -1243,6 +1312,25 @@ mod tests {
                 ..MotionSample::empty(t)
             })
             .collect()
+    }
+
+    #[test]
+    fn stretches_without_a_face_are_listed_when_long_enough() {
+        // 10 s at 10 fps: no face for 0.2 s at 1 s (a passing hand, not
+        // listed), for 3 s from 4 s (listed), and from 9.5 s to the end.
+        let times: Vec<f64> = (0..100).map(|i| i as f64 / 10.0).collect();
+        let faces: Vec<bool> = times
+            .iter()
+            .map(|&t| !((1.0..1.15).contains(&t) || (4.0..6.95).contains(&t) || t >= 9.45))
+            .collect();
+        let gaps = face_gaps(&samples_at(&times, &faces), 0.1);
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        assert!((gaps[0].start_s - 4.0).abs() < 1e-9 && (gaps[0].end_s - 7.0).abs() < 1e-9);
+        assert!((gaps[1].start_s - 9.5).abs() < 1e-9 && (gaps[1].end_s - 10.0).abs() < 1e-9);
+        assert!((gaps[0].duration_s() - 3.0).abs() < 1e-9);
+        // A face throughout, or no samples: no gap.
+        assert!(face_gaps(&samples_at(&times, &[true; 100]), 0.1).is_empty());
+        assert!(face_gaps(&[], 0.1).is_empty());
     }
 
     #[test]

@@ -148,6 +148,9 @@ pub fn activity(a: &Analysis) -> Result<Option<String>> {
             .light_line_style(WHITE)
             .draw()
             .map_err(err)?;
+        chart
+            .draw_series(gap_bands(a, -0.6, n as f64 - 0.4))
+            .map_err(err)?;
         for (i, lane) in lanes.iter().enumerate() {
             let base = (n - 1 - i) as f64 - 0.42;
             let mut pts = vec![(a.windows[0].start_s.max(0.0), base)];
@@ -312,6 +315,7 @@ pub fn timeline(a: &Analysis) -> Result<Option<String>> {
             .bold_line_style(LIGHT)
             .draw()
             .map_err(err)?;
+        lat.draw_series(gap_bands(a, -0.6, 2.6)).map_err(err)?;
         let blocks = a.windows.iter().filter_map(|w| {
             let row = match w.laterality {
                 Laterality::None => return None,
@@ -345,7 +349,12 @@ pub fn timeline(a: &Analysis) -> Result<Option<String>> {
             .margin(6)
             .margin_right(36)
             .caption(
-                "events: clonic = black, tonic = grey, myokymia = white box, blink = tick",
+                if a.quality.face_gaps.is_empty() {
+                    "events: clonic = black, tonic = grey, myokymia = white box, blink = tick"
+                } else {
+                    "events: clonic = black, tonic = grey, myokymia = white box, blink = tick; \
+                     light band = no face"
+                },
                 font(TEXT),
             )
             .x_label_area_size(40)
@@ -363,6 +372,7 @@ pub fn timeline(a: &Analysis) -> Result<Option<String>> {
             .bold_line_style(LIGHT)
             .draw()
             .map_err(err)?;
+        ras.draw_series(gap_bands(a, -0.6, 3.6)).map_err(err)?;
         for e in &a.events {
             let row = match (e.kind, e.side) {
                 (EventKind::Blink, _) => 0.0,
@@ -394,6 +404,15 @@ pub fn timeline(a: &Analysis) -> Result<Option<String>> {
         Ok(())
     })?;
     Ok(Some(svg))
+}
+
+/// Light bands over the stretches without a face, from `y0` to `y1`:
+/// nothing was measured there, which an empty row would not tell.
+fn gap_bands(a: &Analysis, y0: f64, y1: f64) -> impl Iterator<Item = Rectangle<(f64, f64)>> + '_ {
+    a.quality
+        .face_gaps
+        .iter()
+        .map(move |g| Rectangle::new([(g.start_s, y0), (g.end_s, y1)], LIGHT.filled()))
 }
 
 /// Spasm events per minute in each protocol step: rest steps white,

@@ -144,6 +144,14 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
     if let Some(cut) = &a.quality.ended_early {
         writeln!(d, "\n*Warning:* {}.\n", lit(&cut.to_string()))?;
     }
+    if let Some(gaps) = crate::export::face_gaps_words(a) {
+        // The semicolon inside the literal: after `#"…"` Typst would take
+        // it as the end of the expression.
+        let text = format!(
+            "{gaps}; nothing was measured there, and rates are per minute of face in view."
+        );
+        writeln!(d, "\n*Note:* {}\n", lit(&text))?;
+    }
 
     // 2. Summary.
     let s = &a.summary;
@@ -182,7 +190,11 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
             "- {} spasm events per minute ({} in {}): patient's left {}, patient's right {}, both sides together {}.",
             per_min(total_per_min),
             plural(spasms.len(), "event"),
-            duration(a.source.duration_s),
+            if a.quality.face_gaps.is_empty() {
+                duration(a.source.duration_s)
+            } else {
+                format!("{} with the face in view", duration(a.observed_s()))
+            },
             per_min(s.events_per_min.left),
             per_min(s.events_per_min.right),
             per_min(s.events_per_min.bilateral),
@@ -370,7 +382,11 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
         &mut d,
         "activity",
         charts::activity(a)?,
-        "Activity over time per side and region (L = patient's left, R = patient's right): height is the strength of motion in the twitch band.",
+        if a.quality.face_gaps.is_empty() {
+            "Activity over time per side and region (L = patient's left, R = patient's right): height is the strength of motion in the twitch band."
+        } else {
+            "Activity over time per side and region (L = patient's left, R = patient's right): height is the strength of motion in the twitch band; light bands: no face in view, nothing measured."
+        },
         "*No activity to chart*: no motion was measured.",
     )?;
     chart(

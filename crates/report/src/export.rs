@@ -184,6 +184,34 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// Where the face was out of view, in words ("the face was out of view
+/// twice, 7.0 s in all: 8.0–12.0 s, 20.0–23.0 s"); `None` without a gap. At
+/// most five stretches are listed by time.
+pub fn face_gaps_words(a: &Analysis) -> Option<String> {
+    let gaps = &a.quality.face_gaps;
+    if gaps.is_empty() {
+        return None;
+    }
+    let total: f64 = gaps.iter().map(|g| g.duration_s()).sum();
+    let times = match gaps.len() {
+        1 => "once".to_string(),
+        2 => "twice".to_string(),
+        n => format!("{n} times"),
+    };
+    let mut list: Vec<String> = gaps
+        .iter()
+        .take(5)
+        .map(|g| format!("{:.1}–{:.1} s", g.start_s, g.end_s))
+        .collect();
+    if gaps.len() > 5 {
+        list.push("…".to_string());
+    }
+    Some(format!(
+        "the face was out of view {times}, {total:.1} s in all: {}",
+        list.join(", ")
+    ))
+}
+
 /// A short plain-words summary for the terminal.
 pub fn plain_summary(a: &Analysis) -> String {
     use twitchscope_engine::analysis::Laterality;
@@ -213,6 +241,12 @@ pub fn plain_summary(a: &Analysis) -> String {
             "Warning: the face was too dark to measure in {:.0}% of the frames; those frames \
              were skipped. Add light in front of the face.",
             100.0 * a.quality.face_too_dark_fraction
+        );
+    }
+    if let Some(gaps) = face_gaps_words(a) {
+        let _ = writeln!(
+            out,
+            "Note: {gaps}; nothing was measured there, and rates are per minute of face in view."
         );
     }
     let side_words = match s.laterality {
