@@ -506,6 +506,42 @@ fn a_dark_video_is_skipped_and_said_so() {
     );
 }
 
+/// Someone steps into the picture beside the patient: the patient's face
+/// stays followed (the newcomer's calm face would hide the twitching), and
+/// the output says there were two faces.
+#[test]
+fn someone_stepping_in_does_not_take_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let calm = p("calm.mp4");
+    let spec = SynthSpec {
+        scenario: Scenario::RestBlinks,
+        seconds: 8.0,
+        ..SynthSpec::default()
+    };
+    synth::render(&spec, &calm).unwrap();
+    // The patient alone for 4 s, then a second face as large beside them.
+    let out = p("stepping_in.mp4");
+    h264(
+        &[
+            "-i",
+            demo_sample().to_str().unwrap(),
+            "-i",
+            calm.to_str().unwrap(),
+            "-t",
+            "12",
+            "-filter_complex",
+            "[1:v]tpad=start_duration=4:color=black[s];[0:v][s]hstack=inputs=2",
+        ],
+        &out,
+    );
+    let (stdout, v) = analyze_ok(&out, dir.path());
+    assert_eq!(v["source"]["most_faces"], 2, "{}", v["source"]);
+    assert!(stdout.contains("2 faces were in the picture"), "{stdout}");
+    assert_eq!(v["summary"]["laterality"], "left", "{stdout}");
+    assert!(v["quality"]["face_gaps"].as_array().unwrap().is_empty());
+}
+
 /// A face that leaves and comes back: the stretch without it is listed in
 /// the JSON and said in the terminal, nothing is placed inside it, and the
 /// twitching before and after it is still found.

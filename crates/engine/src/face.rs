@@ -588,7 +588,16 @@ pub struct FaceTracker {
     detector_runs: u64,
     /// The most faces the detector found in one frame.
     most_faces: usize,
+    /// `track` calls while following a face (the detector recounts the
+    /// faces every [`RECOUNT_EVERY`]).
+    tracked_calls: u32,
 }
+
+/// While a face is followed, the detector counts the faces in the picture
+/// once every this many landmark frames (about once a second at the
+/// engine's 10 landmark frames per second): cheap next to the mesh, and
+/// enough to notice someone stepping in.
+const RECOUNT_EVERY: u32 = 10;
 
 impl FaceTracker {
     /// Loads and optimises the embedded models (about 0.2 s).
@@ -611,6 +620,7 @@ impl FaceTracker {
             tracking: false,
             detector_runs: 0,
             most_faces: 0,
+            tracked_calls: 0,
         })
     }
 
@@ -712,6 +722,15 @@ impl FaceTracker {
     pub fn track(&mut self, frame: &Frame) -> Result<Option<&Landmarks>> {
         check_frame(frame)?;
         if self.tracking {
+            self.tracked_calls += 1;
+            if self.tracked_calls.is_multiple_of(RECOUNT_EVERY) {
+                // Someone may have stepped into the picture: count the
+                // faces now and then. The tracked face stays followed,
+                // whatever its size: it is the one being measured, and
+                // jumping to a newcomer would mix two people's data.
+                let count = self.detect_all(frame)?.len();
+                self.most_faces = self.most_faces.max(count);
+            }
             let roi = Roi::from_landmarks(&self.landmarks.points);
             if self.run_landmarks(frame, &roi)? >= PRESENCE_MIN {
                 return Ok(Some(&self.landmarks));

@@ -232,7 +232,8 @@ pub fn plain_summary(a: &Analysis) -> String {
     if let Some(faces @ 2..) = a.source.most_faces {
         let _ = writeln!(
             out,
-            "Note: up to {faces} faces were in the picture; the largest (nearest) one was followed."
+            "Note: up to {faces} faces were in the picture; one was followed: the largest \
+             (nearest) when found, kept while others came and went."
         );
     }
     if a.quality.face_too_dark_fraction >= 0.01 {
