@@ -136,7 +136,7 @@ fn stages(c: &mut Criterion) {
         engine.push_frame(&frame, &mut ready).expect("engine");
     }
     engine.finish(&mut ready).expect("engine");
-    let samples: Vec<MotionSample> = engine.samples().to_vec();
+    let samples: Vec<MotionSample> = ready.iter().map(|r| r.sample).collect();
     let info = source.info().clone();
     let config = AnalysisConfig::default();
     let analysis = analyze_samples(&samples, &info, &config);

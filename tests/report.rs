@@ -37,7 +37,7 @@ fn phantom_samples(scenario: Scenario, seconds: f64, seed: u64) -> Vec<MotionSam
         engine.push_frame(&frame, &mut ready).unwrap();
     }
     engine.finish(&mut ready).unwrap();
-    engine.samples().to_vec()
+    ready.iter().map(|r| r.sample).collect()
 }
 
 /// The PDF's text, whitespace collapsed and typographic apostrophes made

@@ -35,7 +35,7 @@ use twitchscope_engine::frame::{EndedEarly, Frame, FrameSource, SourceInfo};
 use twitchscope_engine::motion::MotionSample;
 use twitchscope_engine::regions::{RegionLayout, Similarity};
 use twitchscope_engine::source::VideoFileSource;
-use twitchscope_session::{SessionMeta, SessionWriter, StepMark, StepPhase};
+use twitchscope_session::{SessionMeta, SessionWriter, StepMark, StepPhase, read_session};
 
 /// Frames the capture → analysis queue holds before the oldest is dropped.
 pub const QUEUE_FRAMES: usize = 8;
@@ -465,12 +465,13 @@ fn capture_thread(choice: SourceChoice, shared: Arc<Shared>, pool: Receiver<Fram
     close(&shared);
 }
 
-/// The session being written, owned by the analysis thread.
+/// The session being written, owned by the analysis thread. It keeps no
+/// samples in memory: they are on disk, and a session of hours must not
+/// grow the program.
 struct Recorder {
     writer: SessionWriter,
     /// Pipeline time of the recording's t = 0.
     t0: f64,
-    samples: Vec<MotionSample>,
     video: Option<VideoWriter>,
 }
 
@@ -478,20 +479,28 @@ impl Recorder {
     fn append(&mut self, sample: &MotionSample) -> Result<()> {
         let mut s = *sample;
         s.t -= self.t0;
-        self.writer.append(&s)?;
-        self.samples.push(s);
-        Ok(())
+        self.writer.append(&s)
     }
 
     fn close(mut self, config: &AnalysisConfig) -> Result<PathBuf> {
         let video = self.video.take().map(|v| v.finish());
-        // The same rule as `analyze`: a recording too short or without a
-        // face is kept, without an analysis.
+        // The analysis saved with the session is the one of what the
+        // session file holds, read back (the same as `report` or a replay
+        // recomputes). The same rule as `analyze`: a recording too short or
+        // without a face is kept, without an analysis; so is one that
+        // cannot be read back (the error shows when it is opened).
         let info = self.writer.meta().source_info();
-        let analysis = Coverage::of(&self.samples)
-            .check_analysable(&info.name, info.fps)
-            .is_ok()
-            .then(|| analyze_samples(&self.samples, &info, config));
+        let analysis = self
+            .writer
+            .flush()
+            .and_then(|()| read_session(self.writer.dir()))
+            .ok()
+            .filter(|recorded| {
+                Coverage::of(&recorded.samples)
+                    .check_analysable(&info.name, info.fps)
+                    .is_ok()
+            })
+            .map(|recorded| analyze_samples(&recorded.samples, &info, config));
         let dir = self.writer.close(analysis.as_ref())?;
         match video {
             Some(Err(e)) => Err(e.context("the session is saved, but not its video")),
@@ -666,7 +675,6 @@ impl AnalysisWorker {
                         self.recorder = Some(Recorder {
                             writer,
                             t0: self.last_t,
-                            samples: Vec::new(),
                             video,
                         });
                         Recording::On {

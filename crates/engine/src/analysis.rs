@@ -1,8 +1,11 @@
 //! The engine: frames in, an [`Analysis`] out.
 //!
 //! [`Engine`] is the streaming part (face → regions → motion), fed one frame
-//! at a time by any [`FrameSource`]; it keeps the per-frame
-//! [`MotionSample`]s. [`analyze_samples`] is the pure, offline part
+//! at a time by any [`FrameSource`]; it hands out each frame's
+//! [`MotionSample`] and keeps none, so a session of hours does not grow in
+//! memory (the caller keeps what it needs: `analyze` all of them, a
+//! recording on disk, the live view its last minutes). [`analyze_samples`]
+//! is the pure, offline part
 //! (resampling → spectra → events → laterality) that turns samples into the
 //! analysis. A live view and a replay run the same two pieces.
 //!
@@ -352,7 +355,6 @@ pub struct Engine {
     last_job_t: f64,
     frames_in: u64,
     coverage: Coverage,
-    samples: Vec<MotionSample>,
     fit_scratch: Vec<[f32; 2]>,
     /// The eye model, run on both eyes of every measured frame.
     eyes: EyeReaders,
@@ -417,7 +419,6 @@ impl Engine {
             last_job_t: f64::NEG_INFINITY,
             frames_in: 0,
             coverage: Coverage::default(),
-            samples: Vec::new(),
             fit_scratch: Vec::with_capacity(32),
             eyes: EyeReaders::new()?,
             awaiting: VecDeque::with_capacity(EYE_QUEUE + 2),
@@ -430,11 +431,6 @@ impl Engine {
 
     pub fn layout(&self) -> Option<&RegionLayout> {
         self.motion.as_ref().map(|m| m.layout())
-    }
-
-    /// Every frame's measurements so far, in order.
-    pub fn samples(&self) -> &[MotionSample] {
-        &self.samples
     }
 
     /// Frames pushed in.
@@ -715,7 +711,6 @@ impl Engine {
                 s.lower_lid[k] = l.lower;
             }
             self.coverage.push(&report.sample);
-            self.samples.push(report.sample);
             ready.push(report);
         }
         Ok(())
@@ -741,15 +736,19 @@ pub fn analyze_source(
     let mut engine = Engine::new(config.clone())?;
     let mut frame = Frame::default();
     let mut ready = Vec::new();
+    let mut samples = Vec::new();
     while source.next_frame(&mut frame)? {
         ready.clear();
         engine.push_frame(&frame, &mut ready)?;
+        samples.extend(ready.iter().map(|r| r.sample));
         progress(engine.frames_seen());
     }
+    ready.clear();
     engine.finish(&mut ready)?;
+    samples.extend(ready.iter().map(|r| r.sample));
     let info = source.info().clone();
     engine.coverage().check_analysable(&info.name, info.fps)?;
-    let mut analysis = analyze_samples(engine.samples(), &info, config);
+    let mut analysis = analyze_samples(&samples, &info, config);
     analysis.quality.ended_early = source.ended_early();
     analysis.source.most_faces = Some(engine.most_faces());
     Ok(analysis)
