@@ -52,7 +52,8 @@
 //!
 //! A record is only trusted when its line is complete (ends in `\n`), so the
 //! torn last line of a killed writer is ignored; lines that do not parse
-//! (garbage after a power cut) are skipped and counted in
+//! (garbage after a power cut), and samples out of time order or over
+//! [`MAX_SAMPLE_STEP_S`] after the one before, are skipped and counted in
 //! [`RecordedSession::dropped_records`].
 //!
 //! ## summary.json
@@ -809,8 +810,25 @@ fn for_each_line(path: &Path, mut record: impl FnMut(&[u8])) -> Result<bool> {
     }
 }
 
+/// Longest step in time between two samples of a recording, seconds. The
+/// recorder writes samples a frame apart (a camera being reopened pauses
+/// them for a few seconds); a record further on, or out of order, is
+/// damage, and read as such: it would otherwise stretch the analysis over
+/// a span the recording never had (and its buffers with it).
+pub const MAX_SAMPLE_STEP_S: f64 = 60.0;
+
+/// Whether a record at `t` may follow one at `after` (`None` for the first).
+fn in_time_order(after: Option<f64>, t: f64) -> bool {
+    t.is_finite()
+        && match after {
+            None => true,
+            Some(prev) => t > prev && t - prev <= MAX_SAMPLE_STEP_S,
+        }
+}
+
 /// Reads a whole session. A session that was not closed (a crash, a kill)
 /// reads up to its last complete record.
+/// Records out of time order ([`MAX_SAMPLE_STEP_S`]) count as damaged.
 pub fn read_session(dir: &Path) -> Result<RecordedSession> {
     let meta = read_meta(dir)?;
     let samples_path = dir.join(SAMPLES_FILE);
@@ -833,9 +851,10 @@ pub fn read_session(dir: &Path) -> Result<RecordedSession> {
         let Some(layout) = &layout else {
             return;
         };
+        let after = samples.last().map(|s: &MotionSample| s.t);
         match std::str::from_utf8(line).ok().and_then(|l| layout.parse(l)) {
-            Some(s) => samples.push(s),
-            None => dropped += 1,
+            Some(s) if in_time_order(after, s.t) => samples.push(s),
+            _ => dropped += 1,
         }
     })?;
     if let Some(found) = header_error {
@@ -1363,6 +1382,35 @@ mod tests {
         fs::write(&path, "time,something_else\n0,1\n").unwrap();
         let err = read_session(&dir).unwrap_err().to_string();
         assert!(err.contains("not a samples table"), "{err}");
+    }
+
+    #[test]
+    fn samples_out_of_time_order_are_damage() {
+        let root = tempfile::tempdir().unwrap();
+        let m = meta("order", "2026-11-26T08:15:30+01:00");
+        let mut samples: Vec<MotionSample> = (0..40).map(sample).collect();
+        // A record from the far future (a damaged time), one going back,
+        // one with no time: each is skipped, the rest read on.
+        samples[10].t = 1e12;
+        samples[20].t = samples[5].t;
+        samples[30].t = f64::INFINITY;
+        let mut w = SessionWriter::create(root.path(), &m).unwrap();
+        for s in &samples {
+            w.append(s).unwrap();
+        }
+        let dir = w.close(None).unwrap();
+        let r = read_session(&dir).unwrap();
+        assert_eq!(r.dropped_records, 3);
+        let expected: Vec<MotionSample> = samples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ![10, 20, 30].contains(i))
+            .map(|(_, s)| *s)
+            .collect();
+        assert_samples(&r.samples, &expected);
+        // And the analysis spans the recording, not the damaged time.
+        let a = r.analyze(&AnalysisConfig::default());
+        assert!(a.source.duration_s < 2.0, "{}", a.source.duration_s);
     }
 
     #[test]
