@@ -9,10 +9,12 @@
 //!
 //! Failures a user can cause — no camera, a camera busy in another program,
 //! one unplugged mid-session — come back as [`CameraError`] with a plain
-//! one-line message.
+//! one-line message. A frame that does not decode is skipped and counted
+//! ([`FrameSource::skipped_frames`]); a camera that stops sending is
+//! reopened a few times before the stream ends ([`FaultPolicy`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -124,6 +126,8 @@ pub struct CameraSource {
     frames: Option<Receiver<Result<Frame, CameraError>>>,
     spare: Sender<Frame>,
     stop: Arc<AtomicBool>,
+    /// Frames that could not be decoded and were skipped.
+    skipped: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -167,26 +171,152 @@ fn open_camera(req: &CameraRequest) -> Result<(Camera, SourceInfo, FrameFormat),
     Ok((camera, info, fmt.format()))
 }
 
-/// The camera thread: reads, converts and sends frames until told to stop
-/// or the receiver goes away.
-fn camera_loop(
-    mut camera: Camera,
-    info: SourceInfo,
+/// What the camera thread does after a frame fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recovery {
+    /// Drop this frame (counted) and read the next.
+    Skip,
+    /// Close the camera and open it again.
+    Reopen,
+    /// Stop: the camera is gone.
+    GiveUp,
+}
+
+/// When a failing camera is worth another try. Pure, so that tests can
+/// drive it without a camera.
+///
+/// One frame that does not decode (a torn MJPEG frame on a busy USB bus)
+/// is skipped: the session goes on without it. A second of such frames in
+/// a row means the stream itself is broken, and a failed read means the
+/// driver lost the device (a loose cable, a USB reset): both are worth
+/// reopening the camera, a few times, before the session ends.
+#[derive(Debug, Default)]
+struct FaultPolicy {
+    bad_in_a_row: u32,
+    reopens_in_a_row: u32,
+}
+
+impl FaultPolicy {
+    /// Undecodable frames in a row that are skipped before reopening.
+    const MAX_BAD_IN_A_ROW: u32 = 30;
+    /// Reopens without a good frame between them before giving up.
+    const MAX_REOPENS: u32 = 3;
+
+    fn frame_ok(&mut self) {
+        *self = FaultPolicy::default();
+    }
+
+    fn bad_frame(&mut self) -> Recovery {
+        self.bad_in_a_row += 1;
+        if self.bad_in_a_row > Self::MAX_BAD_IN_A_ROW {
+            self.read_failed()
+        } else {
+            Recovery::Skip
+        }
+    }
+
+    /// A read failed, or a reopen did.
+    fn read_failed(&mut self) -> Recovery {
+        self.bad_in_a_row = 0;
+        self.reopens_in_a_row += 1;
+        if self.reopens_in_a_row > Self::MAX_REOPENS {
+            Recovery::GiveUp
+        } else {
+            Recovery::Reopen
+        }
+    }
+
+    /// Reopens tried since the last good frame.
+    fn reopens(&self) -> u32 {
+        self.reopens_in_a_row
+    }
+}
+
+/// Closes `camera` and opens the one `req` asks for again, as long as
+/// `policy` allows; it must come back in the same mode (`info`, `format`).
+/// `None` when it cannot be, with the reason in `last_error`.
+fn reopen(
+    camera: Camera,
+    req: &CameraRequest,
+    info: &SourceInfo,
     format: FrameFormat,
+    policy: &mut FaultPolicy,
+    stop: &AtomicBool,
+    last_error: &mut String,
+) -> Option<Camera> {
+    let mut camera = camera;
+    let _ = camera.stop_stream();
+    drop(camera);
+    loop {
+        // Give the device a moment to come back (longer each time).
+        std::thread::sleep(std::time::Duration::from_millis(
+            500 * u64::from(policy.reopens()),
+        ));
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        match open_camera(req) {
+            Ok((camera, again, again_format))
+                if again.width == info.width
+                    && again.height == info.height
+                    && again_format == format =>
+            {
+                return Some(camera);
+            }
+            Ok((mut other, again, _)) => {
+                let _ = other.stop_stream();
+                *last_error = format!(
+                    "it came back as {}x{} instead of {}x{}",
+                    again.width, again.height, info.width, info.height
+                );
+                return None;
+            }
+            Err(e) => *last_error = e.to_string(),
+        }
+        if policy.read_failed() == Recovery::GiveUp {
+            return None;
+        }
+    }
+}
+
+/// The camera thread's ends of what it shares with [`CameraSource`].
+struct CameraLink {
     out: SyncSender<Result<Frame, CameraError>>,
     spare: Receiver<Frame>,
     stop: Arc<AtomicBool>,
+    skipped: Arc<AtomicU64>,
+}
+
+/// The camera thread: reads, converts and sends frames until told to stop
+/// or the receiver goes away. Undecodable frames are skipped and counted in
+/// `skipped`; a lost camera is reopened where possible ([`FaultPolicy`]).
+fn camera_loop(
+    camera: Camera,
+    req: &CameraRequest,
+    info: SourceInfo,
+    format: FrameFormat,
+    link: CameraLink,
 ) {
+    let CameraLink {
+        out,
+        spare,
+        stop,
+        skipped,
+    } = link;
     let start = Instant::now();
     let y_full = video_to_full_range_table();
     let (w, h) = (info.width, info.height);
     let mut index = 0u64;
+    let mut policy = FaultPolicy::default();
+    let mut camera = Some(camera);
+    let mut frame = Frame::default();
     while !stop.load(Ordering::Relaxed) {
-        let mut frame = spare.try_recv().unwrap_or_default();
-        let result = match camera.frame_raw() {
-            Err(e) => Err(CameraError::Lost {
-                reason: one_line(&e.to_string()),
-            }),
+        let Some(cam) = camera.as_mut() else { break };
+        if frame.rgb.is_empty() {
+            frame = spare.try_recv().unwrap_or_default();
+        }
+        let (recovery, reason) = match cam.frame_raw() {
+            Err(e) => (policy.read_failed(), one_line(&e.to_string())),
             Ok(raw) => {
                 let t = start.elapsed().as_secs_f64();
                 frame.ensure_size(w, h);
@@ -197,20 +327,46 @@ fn camera_loop(
                         reason: format!("unsupported pixel format {other}"),
                     }),
                 };
-                converted.map(|()| {
-                    frame.timestamp_s = t;
-                    frame.index = index;
-                    index += 1;
-                    frame
-                })
+                match converted {
+                    Ok(()) => {
+                        policy.frame_ok();
+                        frame.timestamp_s = t;
+                        frame.index = index;
+                        index += 1;
+                        if out.send(Ok(std::mem::take(&mut frame))).is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(e) => {
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                        (policy.bad_frame(), e.to_string())
+                    }
+                }
             }
         };
-        let failed = result.is_err();
-        if out.send(result).is_err() || failed {
-            break;
+        match recovery {
+            Recovery::Skip => {}
+            Recovery::Reopen => {
+                let mut last_error = reason.clone();
+                camera = camera.take().and_then(|c| {
+                    reopen(c, req, &info, format, &mut policy, &stop, &mut last_error)
+                });
+                if camera.is_none() && !stop.load(Ordering::Relaxed) {
+                    let _ = out.send(Err(CameraError::Lost {
+                        reason: format!("{reason}; reopening it failed ({last_error})"),
+                    }));
+                }
+            }
+            Recovery::GiveUp => {
+                let _ = out.send(Err(CameraError::Lost { reason }));
+                break;
+            }
         }
     }
-    let _ = camera.stop_stream();
+    if let Some(mut camera) = camera {
+        let _ = camera.stop_stream();
+    }
 }
 
 impl CameraSource {
@@ -222,13 +378,21 @@ impl CameraSource {
         let (spare_tx, spare_rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
+        let skipped = Arc::new(AtomicU64::new(0));
+        let skipped2 = skipped.clone();
         let req2 = req.clone();
         let thread = std::thread::Builder::new()
             .name("camera".into())
             .spawn(move || match open_camera(&req2) {
                 Ok((camera, info, format)) => {
                     if info_tx.send(Ok(info.clone())).is_ok() {
-                        camera_loop(camera, info, format, frame_tx, spare_rx, stop2);
+                        let link = CameraLink {
+                            out: frame_tx,
+                            spare: spare_rx,
+                            stop: stop2,
+                            skipped: skipped2,
+                        };
+                        camera_loop(camera, &req2, info, format, link);
                     }
                 }
                 Err(e) => {
@@ -250,6 +414,7 @@ impl CameraSource {
             frames: Some(frame_rx),
             spare: spare_tx,
             stop,
+            skipped,
             thread: Some(thread),
         })
     }
@@ -277,6 +442,10 @@ impl FrameSource for CameraSource {
         std::mem::swap(frame, &mut got);
         let _ = self.spare.send(got);
         Ok(true)
+    }
+
+    fn skipped_frames(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
     }
 }
 
@@ -397,6 +566,29 @@ mod tests {
         let mut f = Frame::default();
         f.ensure_size(4, 2);
         assert!(mjpeg_into_frame(b"not a jpeg", 4, 2, &mut f).is_err());
+    }
+
+    #[test]
+    fn a_bad_frame_is_skipped_and_a_broken_stream_reopened_a_few_times() {
+        let mut p = FaultPolicy::default();
+        // Torn frames are skipped, up to a second's worth in a row.
+        for _ in 0..FaultPolicy::MAX_BAD_IN_A_ROW {
+            assert_eq!(p.bad_frame(), Recovery::Skip);
+        }
+        assert_eq!(p.bad_frame(), Recovery::Reopen);
+        // A good frame forgives everything before it.
+        p.frame_ok();
+        assert_eq!(p.bad_frame(), Recovery::Skip);
+        p.frame_ok();
+        // A lost device is reopened a few times, then given up.
+        for _ in 0..FaultPolicy::MAX_REOPENS {
+            assert_eq!(p.read_failed(), Recovery::Reopen);
+        }
+        assert_eq!(p.read_failed(), Recovery::GiveUp);
+        // Reopened and working again: the next loss gets its tries anew.
+        p.frame_ok();
+        assert_eq!(p.read_failed(), Recovery::Reopen);
+        assert_eq!(p.reopens(), 1);
     }
 
     #[test]

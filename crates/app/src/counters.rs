@@ -72,6 +72,16 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_frac
                     text
                 });
                 ui.end_row();
+                if s.skipped > 0 {
+                    // Frames the camera sent torn: the session went on
+                    // without them.
+                    ui.label("Unreadable frames skipped");
+                    ui.label(
+                        RichText::new(format!("{}", s.skipped))
+                            .color(egui::Color32::from_rgb(230, 170, 40)),
+                    );
+                    ui.end_row();
+                }
             }
         });
 }

@@ -234,6 +234,8 @@ pub struct Counters {
     pub captured: AtomicU64,
     pub dropped: AtomicU64,
     pub analysed: AtomicU64,
+    /// Frames the source could not decode (skipped by the source).
+    pub skipped: AtomicU64,
 }
 
 /// A snapshot of [`Counters`].
@@ -242,6 +244,7 @@ pub struct FrameStats {
     pub captured: u64,
     pub dropped: u64,
     pub analysed: u64,
+    pub skipped: u64,
 }
 
 #[derive(Default)]
@@ -349,6 +352,7 @@ impl Pipeline {
             captured: c.captured.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
             analysed: c.analysed.load(Ordering::Relaxed),
+            skipped: c.skipped.load(Ordering::Relaxed),
         }
     }
 
@@ -421,7 +425,12 @@ fn capture_thread(choice: SourceChoice, shared: Arc<Shared>, pool: Receiver<Fram
             .take()
             .or_else(|| pool.try_recv().ok())
             .unwrap_or_default();
-        match source.next_frame(&mut frame) {
+        let read = source.next_frame(&mut frame);
+        shared
+            .counters
+            .skipped
+            .store(source.skipped_frames(), Ordering::Relaxed);
+        match read {
             Ok(true) => {}
             Ok(false) => {
                 lock(&shared.live).ended_early = source.ended_early();

@@ -100,4 +100,9 @@ pub trait FrameSource: Send {
     fn ended_early(&self) -> Option<EndedEarly> {
         None
     }
+    /// Frames the source could not decode and skipped (a camera's torn
+    /// frames); the stream went on without them.
+    fn skipped_frames(&self) -> u64 {
+        0
+    }
 }
