@@ -4,15 +4,17 @@
 # `launcher` (the process started) and `pid` (the app's own process, found
 # once its capture thread runs); exits if the app does not start.
 #
-#   start_live_app SECONDS LOG
+#   start_live_app SECONDS LOG [APP ARGS...]
 start_live_app() {
+  local seconds=$1 log=$2
+  shift 2
   cargo build --release --quiet
   local bin=${CARGO_TARGET_DIR:-target}/release/twitchscope
   local run=()
   if [ -z "${DISPLAY:-}" ]; then
     run=(xvfb-run -a -s "-screen 0 1400x900x24")
   fi
-  "${run[@]}" "$bin" app --demo --quit-after "$1" >"$2" 2>&1 &
+  "${run[@]}" "$bin" app --demo --quit-after "$seconds" "$@" >"$log" 2>&1 &
   launcher=$!
   pid=""
   for _ in $(seq 300); do

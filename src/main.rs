@@ -84,6 +84,9 @@ enum Command {
         /// Close after this many seconds and print frame counts (for tests).
         #[arg(long)]
         quit_after: Option<f64>,
+        /// Start recording (freely, without the guided steps) at once.
+        #[arg(long)]
+        record: bool,
     },
     /// Analyse a face video: sides, regions, events, frequencies.
     Analyze {
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
         full_speed: false,
         no_mirror: false,
         quit_after: None,
+        record: false,
     });
     let result = match command {
         Command::App {
@@ -131,6 +135,7 @@ fn main() -> ExitCode {
             full_speed,
             no_mirror,
             quit_after,
+            record,
         } => {
             let source = match (demo, file) {
                 (true, _) => Some(SourceChoice::Demo),
@@ -142,6 +147,7 @@ fn main() -> ExitCode {
                 source,
                 mirror: !no_mirror,
                 quit_after_s: quit_after,
+                record,
                 ..AppOptions::default()
             };
             twitchscope::app::run(options).map_err(|e| {

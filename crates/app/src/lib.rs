@@ -70,6 +70,8 @@ pub struct AppOptions {
     /// Close the window after this many seconds and print the frame counts
     /// to stderr (for measurements and smoke tests).
     pub quit_after_s: Option<f64>,
+    /// Start a free recording with the source, as "Record freely" does.
+    pub record: bool,
 }
 
 impl Default for AppOptions {
@@ -80,6 +82,7 @@ impl Default for AppOptions {
             mirror: true,
             analysis: AnalysisConfig::default(),
             quit_after_s: None,
+            record: false,
         }
     }
 }
@@ -470,6 +473,10 @@ impl TwitchApp {
             self.first_start();
             if let Some(s) = self.options.quit_after_s {
                 self.quit_at = Some(ui.input(|i| i.time) + s);
+            }
+            if self.options.record {
+                let actions = self.wizard.start_free();
+                self.send(actions);
             }
         }
         self.poll(&ctx);
