@@ -1413,6 +1413,76 @@ mod tests {
         assert!(a.source.duration_s < 2.0, "{}", a.source.duration_s);
     }
 
+    /// A session file cut at any byte (a copy interrupted, a disk failing)
+    /// opens with what precedes the cut, or gives an error naming the file;
+    /// it never panics.
+    #[test]
+    fn a_session_cut_at_any_byte_reads_what_precedes_the_cut() {
+        let root = tempfile::tempdir().unwrap();
+        let samples: Vec<MotionSample> = (0..12).map(sample).collect();
+        let marks: Vec<StepMark> = (0..3)
+            .map(|i| StepMark {
+                t: 0.1 * i as f64,
+                step: "smile".into(),
+                phase: if i % 2 == 0 {
+                    StepPhase::Start
+                } else {
+                    StepPhase::End
+                },
+            })
+            .collect();
+        let mut w = SessionWriter::create(root.path(), &meta("whole", "2026-11-26T08:15:30+01:00"))
+            .unwrap();
+        for s in &samples {
+            w.append(s).unwrap();
+        }
+        for m in &marks {
+            w.mark_step(m).unwrap();
+        }
+        let whole = w.close(None).unwrap();
+        let files = [META_FILE, SAMPLES_FILE, STEPS_FILE, SUMMARY_FILE];
+        let cut_dir = root.path().join("cut");
+        for file in files {
+            let bytes = fs::read(whole.join(file)).unwrap();
+            for cut in 0..bytes.len() {
+                let _ = fs::remove_dir_all(&cut_dir);
+                fs::create_dir(&cut_dir).unwrap();
+                for other in files {
+                    fs::copy(whole.join(other), cut_dir.join(other)).unwrap();
+                }
+                fs::write(cut_dir.join(file), &bytes[..cut]).unwrap();
+                // Complete lines before the cut (the header is one).
+                let lines = bytes[..cut].iter().filter(|&&b| b == b'\n').count();
+                let read = read_session(&cut_dir);
+                // Only its trailing newline cut: a JSON file is still whole.
+                let json_whole = bytes[..cut].trim_ascii_end() == bytes.trim_ascii_end();
+                match file {
+                    META_FILE if json_whole => assert!(read.is_ok(), "cut at {cut}"),
+                    META_FILE => {
+                        let e = format!("{:#}", read.unwrap_err());
+                        assert!(e.contains(META_FILE), "cut at {cut}: {e}");
+                    }
+                    SAMPLES_FILE => {
+                        let r = read.unwrap();
+                        assert_samples(&r.samples, &samples[..lines.saturating_sub(1)]);
+                    }
+                    STEPS_FILE => assert_eq!(read.unwrap().steps, marks[..lines]),
+                    _ => {
+                        assert!(read.is_ok(), "cut at {cut}");
+                        let summary = read_summary(&cut_dir);
+                        if json_whole {
+                            assert!(summary.is_ok_and(|s| s.is_some()), "cut at {cut}");
+                        } else {
+                            let e = format!("{:#}", summary.unwrap_err());
+                            assert!(e.contains(SUMMARY_FILE), "cut at {cut}: {e}");
+                        }
+                    }
+                }
+                assert!(list_sessions(root.path()).is_ok());
+            }
+        }
+    }
+
     #[test]
     fn listing_is_newest_first_and_skips_junk() {
         let root = tempfile::tempdir().unwrap();
