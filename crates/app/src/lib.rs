@@ -15,6 +15,7 @@
 pub mod camera;
 pub mod counters;
 pub mod export;
+pub mod face_quality;
 pub mod library;
 pub mod pipeline;
 pub mod sample;

@@ -155,19 +155,7 @@ fn open_source(choice: &SourceChoice) -> Result<(Box<dyn FrameSource>, Pace)> {
     })
 }
 
-/// Face-quality measures of the newest frame.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct FaceQuality {
-    pub face_found: bool,
-    /// Mean full-range luma of the frame's centre, 0–255.
-    pub brightness: f32,
-    /// Outer eye-corner distance in image pixels (when a face is tracked).
-    pub interocular_px: Option<f32>,
-    /// Head roll against the reference face, degrees.
-    pub roll_deg: Option<f32>,
-    /// Residual head speed (face units / s).
-    pub head_speed: f32,
-}
+pub use crate::face_quality::FaceQuality;
 
 /// The newest analysed frame, for the live view.
 #[derive(Clone, Debug, Default)]
@@ -774,7 +762,13 @@ impl AnalysisWorker {
                 live.layout = engine.layout().cloned();
             }
             if let (Some(mut f), Some((index, pose, sample))) = (shown, newest) {
-                live.quality = quality(&f, pose, sample.head_speed, live.layout.as_ref());
+                live.quality = FaceQuality::measure(
+                    &f,
+                    pose,
+                    live.layout.as_ref(),
+                    sample.head_speed,
+                    engine.faces_in_view(),
+                );
                 let d = &mut live.frame;
                 std::mem::swap(&mut d.rgb, &mut f.rgb);
                 d.width = f.width;
@@ -929,38 +923,6 @@ fn publish_live_analysis(
     let mut live = lock(&shared.live);
     live.analysis = Some(Arc::new(analysis));
     live.analysis_version += 1;
-}
-
-fn quality(
-    frame: &Frame,
-    pose: Option<Similarity>,
-    head_speed: f32,
-    layout: Option<&RegionLayout>,
-) -> FaceQuality {
-    // Mean luma of the central quarter, every 4th pixel.
-    let (w, h) = (frame.width, frame.height);
-    let (mut sum, mut n) = (0u64, 0u64);
-    for y in (h / 4..3 * h / 4).step_by(4) {
-        for x in (w / 4..3 * w / 4).step_by(4) {
-            sum += frame.luma.get(y * w + x).copied().unwrap_or(0) as u64;
-            n += 1;
-        }
-    }
-    let brightness = if n > 0 { sum as f32 / n as f32 } else { 0.0 };
-    let (interocular_px, roll_deg) = match (pose, layout) {
-        (Some(p), Some(l)) => (
-            Some(l.interocular / p.scale().max(1e-6)),
-            Some(p.b.atan2(p.a).to_degrees()),
-        ),
-        _ => (None, None),
-    };
-    FaceQuality {
-        face_found: pose.is_some(),
-        brightness,
-        interocular_px,
-        roll_deg,
-        head_speed,
-    }
 }
 
 /// File name of the optional session video.

@@ -264,33 +264,13 @@ fn quality_ui(ui: &mut egui::Ui, q: &FaceQuality) {
     let bad = Color32::from_rgb(230, 80, 70);
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new("Face quality:").strong());
-        let chip = |ui: &mut egui::Ui, text: String, color: Color32| {
-            ui.label(RichText::new(text).color(color));
-        };
-        if q.face_found {
-            chip(ui, "face found".into(), good);
-        } else {
-            chip(ui, "no face".into(), bad);
+        let hints = q.hints();
+        if hints.is_empty() {
+            ui.label(RichText::new("good: face found, well lit, steady").color(good));
         }
-        let light = q.brightness;
-        if light < 50.0 {
-            chip(ui, format!("too dark ({light:.0})"), bad);
-        } else if light > 215.0 {
-            chip(ui, format!("too bright ({light:.0})"), warn);
-        } else {
-            chip(ui, "lighting ok".into(), good);
-        }
-        match q.interocular_px {
-            Some(d) if d < 60.0 => chip(ui, format!("head too far ({d:.0} px)"), warn),
-            Some(d) if d > 400.0 => chip(ui, "head too close".into(), warn),
-            Some(_) => chip(ui, "distance ok".into(), good),
-            None => {}
-        }
-        match q.roll_deg {
-            Some(r) if r.abs() > 12.0 => chip(ui, format!("head turned/tilted ({r:.0}°)"), warn),
-            Some(_) if q.head_speed > 60.0 => chip(ui, "head moving".into(), warn),
-            Some(_) => chip(ui, "head steady".into(), good),
-            None => {}
+        for h in hints {
+            let color = if h.blocks() { bad } else { warn };
+            ui.label(RichText::new(h.advice()).color(color));
         }
     });
 }

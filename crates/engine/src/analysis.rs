@@ -295,6 +295,8 @@ struct FaceResult {
     found: bool,
     /// The most faces the tracker has seen in one frame so far.
     most_faces: usize,
+    /// The faces at the tracker's last count.
+    faces_in_view: usize,
     error: Option<String>,
 }
 
@@ -349,6 +351,8 @@ pub struct Engine {
     last_face_t: f64,
     /// The most faces seen in one frame.
     most_faces: usize,
+    /// The faces in the picture at the last count.
+    faces_in_view: usize,
     /// Last two landmark observations (older, newer).
     keys: VecDeque<PoseKey>,
     smoothed: Option<Similarity>,
@@ -392,6 +396,7 @@ impl Engine {
                         points: job.points,
                         found,
                         most_faces: tracker.most_faces(),
+                        faces_in_view: tracker.faces_in_view(),
                         error,
                     };
                     if res_tx.send(result).is_err() {
@@ -414,6 +419,7 @@ impl Engine {
             rest: None,
             last_face_t: f64::NEG_INFINITY,
             most_faces: 0,
+            faces_in_view: 0,
             keys: VecDeque::with_capacity(3),
             smoothed: None,
             last_job_t: f64::NEG_INFINITY,
@@ -442,6 +448,12 @@ impl Engine {
     /// largest is followed.
     pub fn most_faces(&self) -> usize {
         self.most_faces
+    }
+
+    /// The faces in the picture when they were last counted (about once a
+    /// second while a face is followed).
+    pub fn faces_in_view(&self) -> usize {
+        self.faces_in_view
     }
 
     /// How much has been measured so far (see [`Coverage`]).
@@ -523,6 +535,7 @@ impl Engine {
                 anyhow::bail!("face model failed: {e}");
             }
             self.most_faces = self.most_faces.max(result.most_faces);
+            self.faces_in_view = result.faces_in_view;
             self.add_key(&result);
             self.spare_frames.push(result.frame);
             self.spare_points.push(result.points);

@@ -588,6 +588,8 @@ pub struct FaceTracker {
     detector_runs: u64,
     /// The most faces the detector found in one frame.
     most_faces: usize,
+    /// Faces the detector found at its last run.
+    faces_in_view: usize,
     /// `track` calls while following a face (the detector recounts the
     /// faces every [`RECOUNT_EVERY`]).
     tracked_calls: u32,
@@ -620,6 +622,7 @@ impl FaceTracker {
             tracking: false,
             detector_runs: 0,
             most_faces: 0,
+            faces_in_view: 0,
             tracked_calls: 0,
         })
     }
@@ -730,6 +733,7 @@ impl FaceTracker {
                 // jumping to a newcomer would mix two people's data.
                 let count = self.detect_all(frame)?.len();
                 self.most_faces = self.most_faces.max(count);
+                self.faces_in_view = count;
             }
             let roi = Roi::from_landmarks(&self.landmarks.points);
             if self.run_landmarks(frame, &roi)? >= PRESENCE_MIN {
@@ -749,6 +753,7 @@ impl FaceTracker {
             .max_by(|a, b| (a.size[0] * a.size[1]).total_cmp(&(b.size[0] * b.size[1])))
             .map(Roi::from_detection);
         self.most_faces = self.most_faces.max(count);
+        self.faces_in_view = count;
         let Some(roi) = largest else {
             return Ok(None);
         };
@@ -782,6 +787,12 @@ impl FaceTracker {
     /// The most faces the detector has found in one frame so far.
     pub fn most_faces(&self) -> usize {
         self.most_faces
+    }
+
+    /// The faces the detector found at its last run (about once a second
+    /// while a face is followed).
+    pub fn faces_in_view(&self) -> usize {
+        self.faces_in_view
     }
 
     /// Runs FaceMesh on `roi`, stores the landmarks in image pixels and
