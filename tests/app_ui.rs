@@ -190,8 +190,17 @@ fn every_panel_is_shown_and_a_recording_replays() {
     assert!(has_label(&harness, "Back to live"));
     assert!(has_label(&harness, "Traces") && has_label(&harness, "Event timeline"));
 
-    // Export the replayed session: the PDF is made off the UI thread and
-    // its path shown in the window.
+    // Export the replayed session with a name and a treatment date typed
+    // in: the PDF is made off the UI thread and its path shown in the
+    // window.
+    let field = harness.get_by_label("Name:");
+    field.focus();
+    field.type_text("Ada Lovelace");
+    harness.step();
+    let field = harness.get_by_label("Treatments:");
+    field.focus();
+    field.type_text("2026-10-01:botulinum toxin");
+    harness.step();
     harness.get_by_label("Export report").click();
     harness.step();
     // Rendering takes seconds; right after the click it is still running
@@ -223,6 +232,11 @@ fn every_panel_is_shown_and_a_recording_replays() {
     );
     let text = pdf_text(&pdf);
     assert!(text.contains("not a diagnosis"), "PDF text: {text}");
+    assert!(text.contains("Ada Lovelace"), "no name in the PDF: {text}");
+    assert!(
+        text.contains("2026-10-01 botulinum toxin"),
+        "no treatment in the PDF: {text}"
+    );
     for name in ["analysis.json", "events.csv", "windows.csv", "summary.csv"] {
         assert!(session_dir.join(name).is_file(), "no {name}");
     }

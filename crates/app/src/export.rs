@@ -7,6 +7,7 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 use egui::{Color32, RichText};
 
 use twitchscope_engine::analysis::AnalysisConfig;
+use twitchscope_report::ReportDetails;
 
 /// Where an export stands.
 #[derive(Debug, Default)]
@@ -25,6 +26,10 @@ pub struct ExportPanel {
     pub state: ExportState,
     /// The session folder the state is about.
     dir: Option<PathBuf>,
+    /// The patient's name as typed (kept across exports).
+    pub name: String,
+    /// Treatments as typed: `YYYY-MM-DD:label`, one per line.
+    pub treatments: String,
 }
 
 impl ExportPanel {
@@ -36,6 +41,14 @@ impl ExportPanel {
         config: &AnalysisConfig,
         ctx: Option<egui::Context>,
     ) {
+        let details = match ReportDetails::parse(&self.name, &self.treatments) {
+            Ok(d) => d,
+            Err(e) => {
+                self.state = ExportState::Failed(e);
+                self.dir = Some(dir.to_path_buf());
+                return;
+            }
+        };
         let (tx, rx) = mpsc::channel();
         let (d, root, config) = (
             dir.to_path_buf(),
@@ -45,8 +58,9 @@ impl ExportPanel {
         let spawned = std::thread::Builder::new()
             .name("report-export".into())
             .spawn(move || {
-                let result = twitchscope_report::export_session_report(&d, Some(&root), &config)
-                    .map_err(|e| format!("{e:#}"));
+                let result =
+                    twitchscope_report::export_session_report(&d, Some(&root), &config, &details)
+                        .map_err(|e| format!("{e:#}"));
                 let _ = tx.send(result);
                 if let Some(ctx) = ctx {
                     ctx.request_repaint();
@@ -85,8 +99,36 @@ impl ExportPanel {
     /// The button and the outcome; `true` when the user asked for an export.
     pub fn ui(&mut self, ui: &mut egui::Ui) -> bool {
         let running = matches!(self.state, ExportState::Running(_));
+        egui::Grid::new("report_details")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let label = ui.label("Name:");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.name)
+                        .hint_text("on the report (optional)")
+                        .desired_width(180.0),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
+                let label = ui.label("Treatments:");
+                ui.add(
+                    egui::TextEdit::multiline(&mut self.treatments)
+                        .hint_text("2026-10-01:botulinum toxin (one per line)")
+                        .desired_rows(2)
+                        .desired_width(180.0),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
+            });
+        let parsed = ReportDetails::parse(&self.name, &self.treatments);
+        if let Err(e) = &parsed {
+            ui.colored_label(Color32::from_rgb(230, 170, 40), e);
+        }
         let clicked = ui
-            .add_enabled(!running, egui::Button::new("Export report"))
+            .add_enabled(
+                !running && parsed.is_ok(),
+                egui::Button::new("Export report"),
+            )
             .on_hover_text(
                 "Write report.pdf, analysis.json and the CSV tables into the session folder",
             )

@@ -144,6 +144,14 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
     if let Some(cut) = &a.quality.ended_early {
         writeln!(d, "\n*Warning:* {}.\n", lit(&cut.to_string()))?;
     }
+    if !input.treatments.is_empty() {
+        let list: Vec<String> = input
+            .treatments
+            .iter()
+            .map(|t| format!("{} {}", t.date.format("%Y-%m-%d"), t.label))
+            .collect();
+        writeln!(d, "\n*Treatments:* {}\n", lit(&list.join("; ")))?;
+    }
     if let Some(gaps) = crate::export::face_gaps_words(a) {
         // The semicolon inside the literal: after `#"…"` Typst would take
         // it as the end of the expression.

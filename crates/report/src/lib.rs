@@ -234,9 +234,41 @@ pub fn export_session_report(
     dir: &Path,
     history_root: Option<&Path>,
     config: &AnalysisConfig,
+    details: &ReportDetails,
 ) -> Result<PathBuf> {
-    let input = report_input_for_session(dir, history_root, config)?;
+    let mut input = report_input_for_session(dir, history_root, config)?;
+    input.name = details.name.clone();
+    input.treatments = details.treatments.clone();
     write_session_report(dir, &input)
+}
+
+/// What the person adds to a report of a session: their name and the
+/// dates of their treatments (the app's export fields, the CLI's
+/// `--name` and `--treatment`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReportDetails {
+    /// `None` or blank: a line to fill in by hand.
+    pub name: Option<String>,
+    pub treatments: Vec<Treatment>,
+}
+
+impl ReportDetails {
+    /// From the app's two fields: a name, and treatments one per line (or
+    /// separated by `;`) as `YYYY-MM-DD:label`. The error names the entry
+    /// that is not understood.
+    pub fn parse(name: &str, treatments: &str) -> Result<ReportDetails, String> {
+        let name = name.trim();
+        let treatments = treatments
+            .split(['\n', ';'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<Treatment>, String>>()?;
+        Ok(ReportDetails {
+            name: (!name.is_empty()).then(|| name.to_string()),
+            treatments,
+        })
+    }
 }
 
 /// Renders the report to PDF bytes.
@@ -332,4 +364,30 @@ fn render_typst(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>> 
         let msgs: Vec<String> = errors.iter().map(|e| e.message.to_string()).collect();
         anyhow!("writing the PDF failed: {}", msgs.join("; "))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_details_from_the_apps_fields() {
+        let d = ReportDetails::parse(
+            "  Ada Lovelace ",
+            "2026-10-01:botulinum toxin\n\n 2026-11-02 : second dose ;",
+        )
+        .unwrap();
+        assert_eq!(d.name.as_deref(), Some("Ada Lovelace"));
+        let dates: Vec<String> = d.treatments.iter().map(|t| t.date.to_string()).collect();
+        assert_eq!(dates, ["2026-10-01", "2026-11-02"]);
+        assert_eq!(d.treatments[1].label, "second dose");
+        // Blank fields: no name, no treatment.
+        assert_eq!(
+            ReportDetails::parse(" ", "\n").unwrap(),
+            ReportDetails::default()
+        );
+        // A date that is not one is named in the message.
+        let e = ReportDetails::parse("", "2026-13-01:dose").unwrap_err();
+        assert!(e.contains("2026-13-01") && e.contains("not a date"), "{e}");
+    }
 }
