@@ -15,6 +15,17 @@ use super::clinical::{
 use super::trend::{self, TrendPoint};
 use super::{EventStrip, Paper, ReportInput, charts};
 
+/// The treatments entered, "2026-10-01 botulinum toxin; …"; `None`
+/// without any.
+fn treatments_list(input: &ReportInput) -> Option<String> {
+    let list: Vec<String> = input
+        .treatments
+        .iter()
+        .map(|t| format!("{} {}", t.date.format("%Y-%m-%d"), t.label))
+        .collect();
+    (!list.is_empty()).then(|| list.join("; "))
+}
+
 /// A typst string literal in markup: `#"text"`.
 fn lit(s: &str) -> String {
     let mut out = String::from("#\"");
@@ -144,13 +155,8 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
     if let Some(cut) = &a.quality.ended_early {
         writeln!(d, "\n*Warning:* {}.\n", lit(&cut.to_string()))?;
     }
-    if !input.treatments.is_empty() {
-        let list: Vec<String> = input
-            .treatments
-            .iter()
-            .map(|t| format!("{} {}", t.date.format("%Y-%m-%d"), t.label))
-            .collect();
-        writeln!(d, "\n*Treatments:* {}\n", lit(&list.join("; ")))?;
+    if let Some(list) = treatments_list(input) {
+        writeln!(d, "\n*Treatments:* {}\n", lit(&list))?;
     }
     if let Some(gaps) = crate::export::face_gaps_words(a) {
         // The semicolon inside the literal: after `#"…"` Typst would take
@@ -486,17 +492,8 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
             )?;
         }
         writeln!(d, ")")?;
-        if !input.treatments.is_empty() {
-            let list: Vec<String> = input
-                .treatments
-                .iter()
-                .map(|t| format!("{} {}", t.date.format("%Y-%m-%d"), t.label))
-                .collect();
-            writeln!(
-                d,
-                "Treatments entered by the user: {}.",
-                lit(&list.join("; "))
-            )?;
+        if let Some(list) = treatments_list(input) {
+            writeln!(d, "Treatments entered by the user: {}.", lit(&list))?;
         }
     } else {
         writeln!(
