@@ -25,6 +25,8 @@ pub struct FaceQuality {
     pub interocular_px: Option<f32>,
     /// Head roll against the reference face, degrees.
     pub roll_deg: Option<f32>,
+    /// Head turned left or right, degrees (see `head_yaw_deg`).
+    pub yaw_deg: Option<f32>,
     /// Residual head speed (face units / s).
     pub head_speed: f32,
     /// Faces the detector found in the picture at its last count.
@@ -42,6 +44,7 @@ pub enum FaceHint {
     TooFar,
     TooClose,
     Tilted,
+    Turned,
     Moving,
     OtherFaces(usize),
 }
@@ -62,6 +65,13 @@ const CLOSE_PX: f32 = 400.0;
 const OUTSIDE: f32 = 0.05;
 /// Head roll beyond this many degrees.
 const TILT_DEG: f32 = 12.0;
+/// Head turned left or right beyond this many degrees: the far eye is seen
+/// foreshortened and at a slant, and its lids partly behind the nose, so the
+/// two eyes no longer look alike to the camera, while the detector compares
+/// them. (The face mesh's turn reads 0–5° on frontal faces and jitters by a
+/// few degrees, so the hint is well clear of a face looking at the screen
+/// beside the camera.)
+const TURNED_DEG: f32 = 25.0;
 /// Residual head speed (face units / s) beyond which motion is refused.
 const MOVING: f32 = 60.0;
 
@@ -77,6 +87,7 @@ impl FaceHint {
             FaceHint::TooFar => "too far: move closer to the camera".into(),
             FaceHint::TooClose => "too close: move back a little".into(),
             FaceHint::Tilted => "head tilted: hold it upright".into(),
+            FaceHint::Turned => "head turned: turn towards the camera".into(),
             FaceHint::Moving => "head moving: keep still".into(),
             FaceHint::OtherFaces(n) => {
                 format!("{n} faces in the picture: the first one found is measured")
@@ -100,6 +111,7 @@ impl FaceQuality {
         frame: &Frame,
         pose: Option<Similarity>,
         layout: Option<&RegionLayout>,
+        yaw_deg: Option<f32>,
         head_speed: f32,
         faces_in_view: usize,
     ) -> FaceQuality {
@@ -128,6 +140,7 @@ impl FaceQuality {
         if let Some((p, l)) = face {
             q.interocular_px = Some(l.interocular / p.scale().max(1e-6));
             q.roll_deg = Some(p.b.atan2(p.a).to_degrees());
+            q.yaw_deg = yaw_deg;
         }
         q.head_speed = head_speed;
         q.faces_in_view = faces_in_view;
@@ -205,6 +218,9 @@ impl FaceQuality {
             Some(d) if d > CLOSE_PX => hints.push(FaceHint::TooClose),
             _ => {}
         }
+        if self.yaw_deg.is_some_and(|y| y.abs() > TURNED_DEG) {
+            hints.push(FaceHint::Turned);
+        }
         if self.roll_deg.is_some_and(|r| r.abs() > TILT_DEG) {
             hints.push(FaceHint::Tilted);
         } else if self.face_found && self.head_speed > MOVING {
@@ -242,6 +258,7 @@ mod tests {
         q.face_found = true;
         q.interocular_px = Some(100.0);
         q.roll_deg = Some(0.0);
+        q.yaw_deg = Some(0.0);
         q.faces_in_view = 1;
         q
     }
@@ -276,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn distance_tilt_motion_and_other_faces_each_say_what_to_do() {
+    fn distance_tilt_turn_motion_and_other_faces_each_say_what_to_do() {
         let base = found(FaceQuality::measure_box(&frame(120, 130), Some(FACE)));
         let hint = |change: &dyn Fn(&mut FaceQuality)| {
             let mut q = base;
@@ -289,6 +306,9 @@ mod tests {
             [FaceHint::TooClose]
         );
         assert_eq!(hint(&|q| q.roll_deg = Some(-20.0)), [FaceHint::Tilted]);
+        assert_eq!(hint(&|q| q.yaw_deg = Some(-40.0)), [FaceHint::Turned]);
+        assert_eq!(hint(&|q| q.yaw_deg = Some(30.0)), [FaceHint::Turned]);
+        assert!(hint(&|q| q.yaw_deg = Some(10.0)).is_empty());
         assert_eq!(hint(&|q| q.head_speed = 90.0), [FaceHint::Moving]);
         assert_eq!(hint(&|q| q.faces_in_view = 2), [FaceHint::OtherFaces(2)]);
         let mut none = FaceQuality::measure_box(&frame(120, 130), None);
@@ -303,6 +323,7 @@ mod tests {
             FaceHint::TooFar,
             FaceHint::TooClose,
             FaceHint::Tilted,
+            FaceHint::Turned,
             FaceHint::Moving,
             FaceHint::OtherFaces(2),
         ] {

@@ -766,6 +766,7 @@ impl AnalysisWorker {
                     &f,
                     pose,
                     live.layout.as_ref(),
+                    engine.head_yaw_deg(),
                     sample.head_speed,
                     engine.faces_in_view(),
                 );

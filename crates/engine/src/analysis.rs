@@ -29,7 +29,9 @@ use crate::face::FaceTracker;
 use crate::figures::{self, COLUMNS, SideFigures, side_figures};
 use crate::frame::{EndedEarly, Frame, FrameSource, SourceInfo};
 use crate::motion::{MotionAnalyzer, MotionSample};
-use crate::regions::{Region, RegionLayout, RestShape, Side, Similarity, side_indices};
+use crate::regions::{
+    Region, RegionLayout, RestShape, Side, Similarity, head_yaw_deg, side_indices,
+};
 use crate::spectral::{
     SpectralConfig, Spectrum, UniformGrid, WindowSpectrum, resample_uniform, window_starts,
 };
@@ -353,6 +355,8 @@ pub struct Engine {
     most_faces: usize,
     /// The faces in the picture at the last count.
     faces_in_view: usize,
+    /// The followed head's turn at the last landmark frame with a face.
+    yaw_deg: Option<f32>,
     /// Last two landmark observations (older, newer).
     keys: VecDeque<PoseKey>,
     smoothed: Option<Similarity>,
@@ -420,6 +424,7 @@ impl Engine {
             last_face_t: f64::NEG_INFINITY,
             most_faces: 0,
             faces_in_view: 0,
+            yaw_deg: None,
             keys: VecDeque::with_capacity(3),
             smoothed: None,
             last_job_t: f64::NEG_INFINITY,
@@ -454,6 +459,12 @@ impl Engine {
     /// second while a face is followed).
     pub fn faces_in_view(&self) -> usize {
         self.faces_in_view
+    }
+
+    /// How far the followed head is turned left or right, degrees, at the
+    /// newest landmark frame (see [`head_yaw_deg`]); `None` without a face.
+    pub fn head_yaw_deg(&self) -> Option<f32> {
+        self.yaw_deg
     }
 
     /// How much has been measured so far (see [`Coverage`]).
@@ -553,7 +564,9 @@ impl Engine {
     fn add_key(&mut self, result: &FaceResult) {
         let t = result.frame.timestamp_s;
         let mut key = PoseKey { t, pose: None };
+        self.yaw_deg = None;
         if result.found {
+            self.yaw_deg = head_yaw_deg(&result.points);
             self.learn_rest(t, &result.points);
             self.last_face_t = t;
             if let Some(motion) = &self.motion

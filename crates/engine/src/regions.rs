@@ -725,6 +725,25 @@ pub fn eye_aperture(points: &[[f32; 3]], side: Side) -> f32 {
     gap / width
 }
 
+/// How far the head is turned left or right (yaw), degrees, from the face
+/// mesh's depth: the angle of the outer-eye-corner line out of the image
+/// plane. Positive when the patient's left eye is further from the camera
+/// (the head turned to the patient's left: the nose towards image right in
+/// an un-mirrored frame; the mesh's depth grows away from the camera). The
+/// depth is in the same pixels as x and y, so the angle needs no camera
+/// model; roll is taken out by measuring the line's length in the image
+/// plane. `None` for a degenerate mesh.
+pub fn head_yaw_deg(points: &[[f32; 3]]) -> Option<f32> {
+    let (r, l) = (
+        points.get(side_indices(Side::Right).eye_outer)?,
+        points.get(side_indices(Side::Left).eye_outer)?,
+    );
+    let in_plane = (l[0] - r[0]).hypot(l[1] - r[1]);
+    let depth = l[2] - r[2];
+    let yaw = depth.atan2(in_plane).to_degrees();
+    (in_plane > 1.0 && yaw.is_finite()).then_some(yaw)
+}
+
 /// Image-space corners of a canonical rectangle (for drawing overlays).
 pub fn rect_corners_in_image(rect: &Rect, image_to_canonical: &Similarity) -> [[f32; 2]; 4] {
     let inv = image_to_canonical.inverse();
@@ -741,6 +760,26 @@ pub fn rect_corners_in_image(rect: &Rect, image_to_canonical: &Similarity) -> [[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_yaw_is_the_eye_line_turned_out_of_the_image() {
+        // Eye corners 100 px apart, the head turned by a known angle about
+        // the vertical axis, and rolled 20° in the image: the turn is read
+        // back, its sign says which eye went away, and roll does not count.
+        for yaw in [-40.0f32, -15.0, 0.0, 25.0] {
+            let (s, c) = yaw.to_radians().sin_cos();
+            let (rs, rc) = 20f32.to_radians().sin_cos();
+            let mut points = vec![[0.0f32; 3]; MESH_POINTS];
+            for (side, x) in [(Side::Right, -50.0f32), (Side::Left, 50.0)] {
+                let (px, pz) = (x * c, x * s);
+                points[side_indices(side).eye_outer] = [300.0 + px * rc, 200.0 + px * rs, pz];
+            }
+            let got = head_yaw_deg(&points).unwrap();
+            assert!((got - yaw).abs() < 0.01, "{yaw}° read as {got}°");
+        }
+        assert_eq!(head_yaw_deg(&[[0.0; 3]; MESH_POINTS]), None);
+        assert_eq!(head_yaw_deg(&[]), None);
+    }
 
     #[test]
     fn similarity_fit_recovers_a_known_transform() {
