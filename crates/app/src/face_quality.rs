@@ -90,7 +90,11 @@ impl FaceHint {
             FaceHint::Turned => "head turned: turn towards the camera".into(),
             FaceHint::Moving => "head moving: keep still".into(),
             FaceHint::OtherFaces(n) => {
-                format!("{n} faces in the picture: the first one found is measured")
+                // The tracker keeps the face it follows (the largest when it
+                // first looked); a newcomer is not measured, but can hide it.
+                format!(
+                    "{n} faces in the picture: others should step out of view (only the followed face is measured)"
+                )
             }
         }
     }
