@@ -1,5 +1,6 @@
-//! H.264 video out through the `ffmpeg` program: the one encoder, used by
-//! the phantom renderer and by the app's optional session video.
+//! Video out through the `ffmpeg` program: the one encoder, used by the
+//! phantom renderer, the app's optional session video and the magnified
+//! event clips (H.264, or an animated GIF).
 
 use std::io::Write;
 use std::path::Path;
@@ -7,7 +8,41 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-/// An `ffmpeg` H.264 encoder fed raw RGB frames through a pipe.
+/// The encoding for `out`: an animated GIF (a palette made from the clip
+/// itself) when it ends in `.gif`, else H.264 in an MP4-family container.
+fn output_args<'a>(out: &Path, crf: &'a str) -> Vec<&'a str> {
+    let gif = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gif"));
+    if gif {
+        vec![
+            "-vf",
+            "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse",
+            "-loop",
+            "0",
+        ]
+    } else {
+        vec![
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            crf,
+            // yuv420p needs even sizes: an odd camera frame gets a
+            // one-pixel edge.
+            "-pix_fmt",
+            "yuv420p",
+            "-vf",
+            "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+            "-movflags",
+            "+faststart",
+        ]
+    }
+}
+
+/// An `ffmpeg` encoder (H.264, or GIF by the file's name) fed raw RGB
+/// frames through a pipe.
 pub struct Encoder {
     child: std::process::Child,
     stdin: Option<std::process::ChildStdin>,
@@ -27,16 +62,7 @@ impl Encoder {
                 "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &size, "-r", rate,
             ])
             .args(["-i", "-"])
-            .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", &crf])
-            // yuv420p needs even sizes: an odd camera frame gets a
-            // one-pixel edge.
-            .args([
-                "-pix_fmt",
-                "yuv420p",
-                "-vf",
-                "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-            ])
-            .args(["-movflags", "+faststart"])
+            .args(output_args(out, &crf))
             .arg(out)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())

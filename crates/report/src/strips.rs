@@ -330,15 +330,48 @@ impl Drop for ClipDecoder {
     }
 }
 
-/// The close-up of event `e` from `video` (whose first frame is at
-/// analysis time `video_start_s`): the clip from half a second before the
-/// event to half a second after it (at most
-/// [`closeup_settings::MAX_CLIP_S`]) is decoded twice, first to follow
-/// the face, then to cut the same face-aligned window from every frame:
-/// the window needs the steadied poses of the whole clip, and decoding a
-/// few seconds again is cheaper than holding them as whole frames (4 s of
-/// 1080p at 60 fps is 1.5 GB).
-pub fn closeup(video: &Path, e: &Event, duration_s: f64, video_start_s: f64) -> Result<CloseUp> {
+/// The face-aligned window over both eyes around one event, every frame:
+/// luma for the magnification, colour for the pictures.
+#[derive(Clone, Debug)]
+pub struct EventClip {
+    pub luma: Clip,
+    /// `frames × width × height × 3` RGB bytes.
+    pub colour: Vec<u8>,
+    pub fps: f64,
+    /// Analysis time of the first frame, seconds.
+    pub start_s: f64,
+}
+
+impl EventClip {
+    pub fn frames(&self) -> usize {
+        self.luma.frames()
+    }
+
+    /// Analysis time of frame `i`.
+    pub fn time(&self, i: usize) -> f64 {
+        self.start_s + i as f64 / self.fps
+    }
+
+    /// Frame `i`'s colour pixels.
+    pub fn rgb(&self, i: usize) -> &[u8] {
+        let n = self.luma.width * self.luma.height * 3;
+        &self.colour[i * n..(i + 1) * n]
+    }
+}
+
+/// The clip of event `e` from `video` (whose first frame is at analysis
+/// time `video_start_s`): from half a second before the event to half a
+/// second after it (at most [`closeup_settings::MAX_CLIP_S`]), decoded
+/// twice, first to follow the face, then to cut the same face-aligned
+/// window from every frame: the window needs the steadied poses of the
+/// whole clip, and decoding a few seconds again is cheaper than holding
+/// them as whole frames (4 s of 1080p at 60 fps is 1.5 GB).
+pub fn event_clip(
+    video: &Path,
+    e: &Event,
+    duration_s: f64,
+    video_start_s: f64,
+) -> Result<EventClip> {
     use closeup_settings::*;
     let clip_start = (e.start_s - MARGIN_S).max(video_start_s).max(0.0);
     let clip_end = (e.end_s + MARGIN_S)
@@ -412,46 +445,33 @@ pub fn closeup(video: &Path, e: &Event, duration_s: f64, video_start_s: f64) -> 
         "the clip gave {n} frames the second time, {frames} the first"
     );
 
-    let time = |i: usize| clip_start + i as f64 / fps;
+    Ok(EventClip {
+        luma,
+        colour,
+        fps,
+        start_s: clip_start,
+    })
+}
+
+/// The close-up of event `e` from `video` (see [`event_clip`]).
+pub fn closeup(video: &Path, e: &Event, duration_s: f64, video_start_s: f64) -> Result<CloseUp> {
+    use closeup_settings::*;
+    let clip = event_clip(video, e, duration_s, video_start_s)?;
+    let (luma, fps) = (&clip.luma, clip.fps);
+    let (width, height, frames) = (luma.width, luma.height, luma.frames());
+    let time = |i: usize| clip.time(i);
     let peak =
-        peak_frame(&luma, e, time).context("the event's clip has no frame inside the event")?;
+        peak_frame(luma, e, time).context("the event's clip has no frame inside the event")?;
     // One band-pass of the clip; only the peak frame is drawn from it.
-    let band = magnify::MotionBand::of(&luma, fps, BAND_HZ, LEVEL)?;
-    let at_peak = |factor: f32| {
-        let mut f = luma.frame(peak).to_vec();
-        band.add_to(peak, factor, &mut f);
-        f
-    };
-    // The change α = 1 adds at the peak sets the α that stays within
-    // MAX_CHANGE; a whole number for the label.
-    let unit = at_peak(1.0);
-    let mut changes: Vec<f32> = side_pixels(width, height, e.side)
-        .map(|k| (unit[k] - luma.frame(peak)[k]).abs())
-        .collect();
-    changes.sort_by(|a, b| a.total_cmp(b));
-    let typical = changes
-        .get(changes.len() * 99 / 100)
-        .copied()
-        .unwrap_or(0.0);
-    let factor = if typical > 0.0 {
-        (MAX_CHANGE / typical).floor().clamp(1.0, MAX_FACTOR)
-    } else {
-        MAX_FACTOR
-    };
-    let magnified = at_peak(factor);
-    let frame_rgb = |i: usize| &colour[i * width * height * 3..(i + 1) * width * height * 3];
+    let band = magnify::MotionBand::of(luma, fps, BAND_HZ, LEVEL)?;
+    let factor = safe_factor(luma, &band, peak, e.side);
+    let mut magnified = luma.frame(peak).to_vec();
+    band.add_to(peak, factor, &mut magnified);
+    let frame_rgb = |i: usize| clip.rgb(i);
     // The colour picture with the luma's magnified change added to each
     // channel (magnifying brightness only, as Wu et al. do in YIQ).
     let mut magnified_rgb = frame_rgb(peak).to_vec();
-    for (px, (m, o)) in magnified_rgb
-        .chunks_exact_mut(3)
-        .zip(magnified.iter().zip(luma.frame(peak)))
-    {
-        let change = m - o;
-        for c in px {
-            *c = (*c as f32 + change).round().clamp(0.0, 255.0) as u8;
-        }
-    }
+    add_luma_change(&mut magnified_rgb, &magnified, luma.frame(peak));
     let last = frames - 1;
     Ok(CloseUp {
         images: [
@@ -464,6 +484,104 @@ pub fn closeup(video: &Path, e: &Event, duration_s: f64, video_start_s: f64) -> 
         magnification: 1.0 + factor,
         band_hz: BAND_HZ,
         side: e.side,
+    })
+}
+
+/// The largest `α` (a whole number, at most
+/// [`closeup_settings::MAX_FACTOR`]) whose change at frame `peak` stays
+/// within [`closeup_settings::MAX_CHANGE`] grey levels on the event's side
+/// (99th percentile): linear magnification only holds for small motions,
+/// so a twitch that already closes the eye is magnified less.
+fn safe_factor(luma: &Clip, band: &magnify::MotionBand, peak: usize, side: EventSide) -> f32 {
+    use closeup_settings::*;
+    let mut unit = luma.frame(peak).to_vec();
+    band.add_to(peak, 1.0, &mut unit);
+    let mut changes: Vec<f32> = side_pixels(luma.width, luma.height, side)
+        .map(|k| (unit[k] - luma.frame(peak)[k]).abs())
+        .collect();
+    changes.sort_by(|a, b| a.total_cmp(b));
+    let typical = changes
+        .get(changes.len() * 99 / 100)
+        .copied()
+        .unwrap_or(0.0);
+    if typical > 0.0 {
+        (MAX_CHANGE / typical).floor().clamp(1.0, MAX_FACTOR)
+    } else {
+        MAX_FACTOR
+    }
+}
+
+/// Adds the luma's change (`magnified − original`) to every channel of
+/// `rgb`: brightness only is magnified, as Wu et al. do in YIQ.
+fn add_luma_change(rgb: &mut [u8], magnified: &[f32], original: &[f32]) {
+    for (px, (m, o)) in rgb.chunks_exact_mut(3).zip(magnified.iter().zip(original)) {
+        let change = m - o;
+        for c in px {
+            *c = (*c as f32 + change).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+}
+
+/// A magnified clip of one event, to play or share.
+#[derive(Clone, Debug)]
+pub struct MagnifiedClip {
+    /// Width and height of one frame: the plain window on the left, the
+    /// same window magnified on the right, so the viewer sees what is real.
+    pub width: usize,
+    pub height: usize,
+    pub fps: f64,
+    /// `frames × width × height × 3` RGB bytes.
+    pub rgb: Vec<u8>,
+    /// Motion in the band is shown this many times larger (`1 + α`).
+    pub magnification: f32,
+    pub band_hz: (f64, f64),
+}
+
+/// Every frame of `clip` beside itself with the motion in the spasm band
+/// magnified: by `alpha` (`1 + α` times) when given, else by the largest
+/// `α` every frame of the event allows (see `safe_factor`).
+pub fn magnified_clip(clip: &EventClip, e: &Event, alpha: Option<f32>) -> Result<MagnifiedClip> {
+    use closeup_settings::*;
+    let luma = &clip.luma;
+    let band = magnify::MotionBand::of(luma, clip.fps, BAND_HZ, LEVEL)?;
+    let alpha = match alpha {
+        Some(a) => {
+            ensure!(
+                a.is_finite() && (0.0..=100.0).contains(&a),
+                "the magnification factor must be between 0 and 100 (got {a})"
+            );
+            a
+        }
+        // Every frame of the event is shown, not only its peak: the
+        // factor must keep all of them faithful (a blink inside the event
+        // moves far more than a twitch and would turn into blotches).
+        None => (0..clip.frames())
+            .filter(|&i| (e.start_s..=e.end_s).contains(&clip.time(i)))
+            .map(|i| safe_factor(luma, &band, i, e.side))
+            .reduce(f32::min)
+            .context("the event's clip has no frame inside the event")?,
+    };
+    let (w, h) = (luma.width, luma.height);
+    let mut rgb = Vec::with_capacity(clip.frames() * 2 * w * h * 3);
+    let mut magnified = vec![0.0f32; w * h];
+    let mut right = vec![0u8; w * h * 3];
+    for i in 0..clip.frames() {
+        magnified.copy_from_slice(luma.frame(i));
+        band.add_to(i, alpha, &mut magnified);
+        right.copy_from_slice(clip.rgb(i));
+        add_luma_change(&mut right, &magnified, luma.frame(i));
+        for y in 0..h {
+            rgb.extend_from_slice(&clip.rgb(i)[y * w * 3..(y + 1) * w * 3]);
+            rgb.extend_from_slice(&right[y * w * 3..(y + 1) * w * 3]);
+        }
+    }
+    Ok(MagnifiedClip {
+        width: 2 * w,
+        height: h,
+        fps: clip.fps,
+        rgb,
+        magnification: 1.0 + alpha,
+        band_hz: BAND_HZ,
     })
 }
 
@@ -570,6 +688,81 @@ mod tests {
             amplitude: 1.0,
             closure: None,
         }
+    }
+
+    /// A clip where a dark bar (a lid) on the image-right half moves up and
+    /// down by a pixel at 5 Hz, and the image-left half is still.
+    fn twitching_clip() -> EventClip {
+        let (w, h, n, fps) = (64, 32, 60, 30.0);
+        let mut luma = Clip::new(w, h, n);
+        let mut colour = vec![0u8; w * h * 3 * n];
+        for i in 0..n {
+            let lid = 14.0 + (2.0 * std::f64::consts::PI * 5.0 * i as f64 / fps).sin() as f32;
+            for y in 0..h {
+                for x in 0..w {
+                    // Image-left: a still bar at row 14; image-right: the lid.
+                    let centre = if x < w / 2 { 14.0 } else { lid };
+                    let v = 200.0 - 150.0 * (-((y as f32 - centre) / 2.0).powi(2)).exp();
+                    luma.frame_mut(i)[y * w + x] = v;
+                    let k = ((i * h + y) * w + x) * 3;
+                    colour[k..k + 3].fill(v.round() as u8);
+                }
+            }
+        }
+        EventClip {
+            luma,
+            colour,
+            fps,
+            start_s: 10.0,
+        }
+    }
+
+    #[test]
+    fn a_magnified_clip_shows_the_plain_window_beside_the_magnified_one() {
+        let clip = twitching_clip();
+        let e = event(EventSide::Left, 10.5, 11.5);
+        let m = magnified_clip(&clip, &e, Some(4.0)).unwrap();
+        let (w, h) = (clip.luma.width, clip.luma.height);
+        assert_eq!((m.width, m.height, m.magnification), (2 * w, h, 5.0));
+        assert_eq!(m.rgb.len(), clip.frames() * 2 * w * h * 3);
+        let frame = |i: usize| &m.rgb[i * 2 * w * h * 3..(i + 1) * 2 * w * h * 3];
+        let (mut plain_moved, mut magnified_moved, mut still_moved) = (0.0f32, 0.0f32, 0.0f32);
+        for i in 0..clip.frames() {
+            for y in 0..h {
+                let row = &frame(i)[y * 2 * w * 3..(y + 1) * 2 * w * 3];
+                // The left half is the clip as filmed, untouched.
+                assert_eq!(&row[..w * 3], &clip.rgb(i)[y * w * 3..(y + 1) * w * 3]);
+                let plain = |x: usize| clip.rgb(i)[(y * w + x) * 3] as f32;
+                let shown = |x: usize| row[(w + x) * 3] as f32;
+                let mean = |x: usize| {
+                    clip.luma
+                        .pixels
+                        .iter()
+                        .skip(y * w + x)
+                        .step_by(w * h)
+                        .sum::<f32>()
+                        / clip.frames() as f32
+                };
+                plain_moved += (plain(48) - mean(48)).abs();
+                magnified_moved += (shown(48) - mean(48)).abs();
+                still_moved += (shown(16) - plain(16)).abs();
+            }
+        }
+        // The lid's in-band motion comes out larger; the still side stays.
+        assert!(
+            magnified_moved > 3.0 * plain_moved,
+            "{magnified_moved} vs {plain_moved}"
+        );
+        assert!(still_moved < 1e-3 * plain_moved.max(1.0), "{still_moved}");
+        assert!(magnified_clip(&clip, &e, Some(f32::NAN)).is_err());
+        assert!(magnified_clip(&clip, &e, Some(-1.0)).is_err());
+        // Without a factor, the one every frame of the event allows.
+        let auto = magnified_clip(&clip, &e, None).unwrap();
+        assert!(
+            (2.0..=10.0).contains(&auto.magnification),
+            "{}",
+            auto.magnification
+        );
     }
 
     #[test]
