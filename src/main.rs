@@ -116,6 +116,9 @@ enum Command {
     /// Render a phantom test video with known ground truth, from the
     /// embedded face photo or drawn onto a real face video (--base).
     Synth(SynthArgs),
+    /// Save a short clip of one spasm event with the twitch magnified
+    /// (MP4, or an animated GIF when the name ends in .gif), to share.
+    Clip(ClipArgs),
 }
 
 fn main() -> ExitCode {
@@ -165,6 +168,7 @@ fn main() -> ExitCode {
         Command::Demo { json, csv } => demo(json.as_deref(), csv.as_deref()),
         Command::Report(args) => report(args),
         Command::Synth(args) => synth_cmd(args),
+        Command::Clip(args) => clip(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -292,6 +296,127 @@ fn report(args: ReportArgs) -> Result<()> {
     write_file(&args.pdf, &report::render_pdf(&input)?)?;
     print!("{}", plain_summary(&input.analysis));
     println!("Report written to {}.", args.pdf.display());
+    Ok(())
+}
+
+#[derive(clap::Args)]
+struct ClipArgs {
+    /// A recorded session folder that kept its video, or a video file
+    /// (analysed on the way).
+    input: PathBuf,
+    /// Which spasm event, counted in time order from 1.
+    #[arg(long, default_value_t = 1)]
+    event: usize,
+    /// Magnification α: motion in the spasm band is shown 1 + α times
+    /// larger (default: the largest that keeps the picture faithful, at
+    /// most 9).
+    #[arg(long)]
+    factor: Option<f32>,
+    /// The clip to write: NAME.mp4, or NAME.gif.
+    #[arg(long, short)]
+    out: PathBuf,
+}
+
+/// The magnified clip of one event: the event's stretch of the video (half a
+/// second either side, at most 4 s), the face-aligned window over both
+/// eyes, plain on the left and magnified on the right.
+fn clip(args: ClipArgs) -> Result<()> {
+    use twitchscope::report::strips;
+    let config = AnalysisConfig::default();
+    let (video, analysis, video_start_s) = if args.input.is_dir() {
+        let session = twitchscope::session::read_session(&args.input)?;
+        let video = args.input.join(twitchscope::app::pipeline::VIDEO_FILE);
+        anyhow::ensure!(
+            session.meta.video_saved && video.is_file(),
+            "{} kept no video (only measurements were recorded): a clip needs the video; \
+             tick \"Also save the video\" before recording",
+            args.input.display()
+        );
+        let start = session.samples.first().map_or(0.0, |s| s.t);
+        (video, session.analyze(&config), start)
+    } else {
+        let mut source = VideoFileSource::open(&args.input)?;
+        let analysis = run_with_progress(&mut source, &config)?;
+        (args.input.clone(), analysis, 0.0)
+    };
+    let spasms: Vec<_> = analysis.events.iter().filter(|e| e.is_spasm()).collect();
+    anyhow::ensure!(
+        !spasms.is_empty(),
+        "no spasm event was found in {}: there is nothing to show",
+        args.input.display()
+    );
+    let e = args
+        .event
+        .checked_sub(1)
+        .and_then(|i| spasms.get(i))
+        .with_context(|| {
+            format!(
+                "there is no event {}: {} has {} spasm event{} (--event 1 to {})",
+                args.event,
+                args.input.display(),
+                spasms.len(),
+                if spasms.len() == 1 { "" } else { "s" },
+                spasms.len()
+            )
+        })?;
+    let clip = strips::event_clip(&video, e, analysis.source.duration_s, video_start_s)?;
+    let m = strips::magnified_clip(&clip, e, args.factor)?;
+    // Written beside the target and renamed into place: a failed encode
+    // leaves no half clip under the name asked for.
+    let name = args
+        .out
+        .file_name()
+        .context("--out must name a file")?
+        .to_string_lossy();
+    let partial = args.out.with_file_name(format!(".{name}.partial.{}", {
+        args.out
+            .extension()
+            .map_or("mp4".into(), |x| x.to_string_lossy().to_lowercase())
+    }));
+    let frame_bytes = m.width * m.height * 3;
+    let encoded = (|| {
+        let mut encoder = twitchscope::encode::Encoder::spawn(
+            m.width,
+            m.height,
+            &format!("{:.3}", m.fps),
+            18,
+            &partial,
+        )?;
+        for frame in m.rgb.chunks_exact(frame_bytes) {
+            if !encoder.write(frame) {
+                break;
+            }
+        }
+        encoder.finish()?;
+        std::fs::rename(&partial, &args.out)
+            .with_context(|| format!("cannot write {}", args.out.display()))
+    })();
+    if encoded.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    encoded?;
+    let frames = m.rgb.len() / frame_bytes.max(1);
+    println!(
+        "Event {} of {}: {} {}, {:.1}–{:.1} s.",
+        args.event,
+        spasms.len(),
+        match e.side {
+            twitchscope::events::EventSide::Bilateral => "both sides,".to_string(),
+            side => format!("patient's {},", side.name()),
+        },
+        e.kind.name(),
+        e.start_s,
+        e.end_s
+    );
+    println!(
+        "Saved {} ({frames} frames, {:.1} s): the eyes as filmed on the left; on the right, \
+         motion at {}–{} Hz MAGNIFIED {:.0}× (for seeing, not measuring).",
+        args.out.display(),
+        frames as f64 / m.fps,
+        m.band_hz.0,
+        m.band_hz.1,
+        m.magnification
+    );
     Ok(())
 }
 

@@ -650,3 +650,79 @@ fn with_two_faces_the_larger_is_followed_and_said_so() {
         assert_eq!(v["summary"]["laterality"], laterality, "{stdout}");
     }
 }
+
+/// `clip` saves one event of the sample magnified, as MP4 and as GIF, each
+/// as long as the event plus half a second either side (at most 4 s), and
+/// says what it saved; a missing event is one clear line.
+#[test]
+fn a_magnified_clip_of_an_event_is_saved_as_mp4_and_gif() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = demo_sample();
+    let (_, json) = analyze_ok(&sample, dir.path());
+    let spasms: Vec<&serde_json::Value> = json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] != "blink")
+        .collect();
+    assert!(spasms.len() >= 2);
+    for (n, name) in [(1, "first.mp4"), (2, "second.gif")] {
+        let e = spasms[n - 1];
+        let (start, end) = (e["start_s"].as_f64().unwrap(), e["end_s"].as_f64().unwrap());
+        let expected = (end + 0.5).min(start - 0.5 + 4.0) - (start - 0.5);
+        let out_path = dir.path().join(name);
+        let out = twitchscope(&[
+            "clip",
+            sample.to_str().unwrap(),
+            "--event",
+            &n.to_string(),
+            "-o",
+            out_path.to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("MAGNIFIED"), "{stdout}");
+        let probe = Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args(["-show_entries", "stream=nb_read_frames,width,height"])
+            .args(["-of", "default=nw=1"])
+            .arg(&out_path)
+            .output()
+            .expect("ffprobe runs");
+        let text = String::from_utf8_lossy(&probe.stdout);
+        let field = |k: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {k} in {text}"))
+        };
+        let seconds = field("nb_read_frames") / 30.0;
+        assert!(
+            (seconds - expected).abs() <= 2.0 / 30.0,
+            "{name}: {seconds:.2} s for an expected {expected:.2} s"
+        );
+        // Plain and magnified side by side.
+        assert!(field("width") > 2.0 * field("height"), "{text}");
+    }
+    assert!(
+        !std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("partial")),
+        "a partial file was left behind"
+    );
+    let out = twitchscope(&[
+        "clip",
+        sample.to_str().unwrap(),
+        "--event",
+        "99",
+        "-o",
+        dir.path().join("x.mp4").to_str().unwrap(),
+    ]);
+    assert_user_error(&out, "there is no event 99");
+}
