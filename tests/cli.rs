@@ -726,3 +726,37 @@ fn a_magnified_clip_of_an_event_is_saved_as_mp4_and_gif() {
     ]);
     assert_user_error(&out, "there is no event 99");
 }
+
+/// Health data stay on the machine: analysing a video and writing its
+/// report (the engine, ffmpeg and the PDF layout, child processes
+/// included) never opens an internet socket. Watched with strace, which
+/// logs every socket the processes ask for, so an attempt counts even
+/// where it would have failed.
+#[test]
+fn analysing_and_reporting_open_no_network_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sockets.txt");
+    let pdf = dir.path().join("report.pdf");
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=socket,connect", "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_twitchscope"))
+        .args(["report", demo_sample().to_str().unwrap(), "--pdf"])
+        .arg(&pdf)
+        .output()
+        .expect("strace runs (scripts/install-deps installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(pdf.is_file());
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let network: Vec<&str> = calls
+        .lines()
+        .filter(|l| l.contains("AF_INET") || l.contains("AF_PACKET") || l.contains("AF_NETLINK"))
+        .collect();
+    assert!(network.is_empty(), "network sockets: {network:?}");
+    // The log is real: strace saw the ffmpeg children come and go.
+    assert!(calls.contains("SIGCHLD"), "{calls}");
+}
