@@ -127,6 +127,8 @@ pub struct Coverage {
     pub measured_frames: u64,
     /// Samples with a face too dark to measure ([`MIN_FACE_CONTRAST`]).
     pub dark_frames: u64,
+    /// The most faces counted in the picture (0: never counted).
+    pub most_faces: u8,
     first_t: f64,
     last_t: f64,
 }
@@ -150,6 +152,7 @@ impl Coverage {
         self.face_frames += u64::from(sample.face);
         self.measured_frames += u64::from(sample.valid);
         self.dark_frames += u64::from(sample.face && !sample.valid && is_too_dark(sample));
+        self.most_faces = self.most_faces.max(sample.faces_in_view);
     }
 
     /// First to last sample plus one frame period: `frames` frames of a
@@ -698,6 +701,7 @@ impl Engine {
             index: p.index,
             sample: MotionSample {
                 face: pose.is_some(),
+                faces_in_view: u8::try_from(self.faces_in_view).unwrap_or(u8::MAX),
                 ..sample
             },
             pose,
@@ -776,7 +780,6 @@ pub fn analyze_source(
     engine.coverage().check_analysable(&info.name, info.fps)?;
     let mut analysis = analyze_samples(&samples, &info, config);
     analysis.quality.ended_early = source.ended_early();
-    analysis.source.most_faces = Some(engine.most_faces());
     Ok(analysis)
 }
 
@@ -806,7 +809,9 @@ impl SourceMeta {
             duration_s: coverage.duration_s(info.fps),
             width: info.width,
             height: info.height,
-            most_faces: None,
+            // From the samples, so a recorded session read back (or the
+            // app's own analysis) says it as `analyze` does.
+            most_faces: (coverage.most_faces > 0).then_some(usize::from(coverage.most_faces)),
         }
     }
 }

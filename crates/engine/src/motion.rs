@@ -101,6 +101,10 @@ pub struct MotionSample {
     /// at: too low, and the face is too dark (or washed out) to measure.
     #[serde(default = "nan")]
     pub face_contrast: f32,
+    /// Faces in the picture at the detector's last count (about once a
+    /// second while a face is followed); 0 where not counted.
+    #[serde(default)]
+    pub faces_in_view: u8,
 }
 
 fn nan_pair() -> [f32; 2] {

@@ -23,15 +23,16 @@
 //! Plain CSV with a header line, so it opens in a spreadsheet or pandas:
 //!
 //! ```text
-//! t,valid,face,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,face_contrast,left_brow_speed,left_brow_vx,…,right_mouth_corner_ripple
+//! t,valid,face,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,face_contrast,faces_in_view,left_brow_speed,left_brow_vx,…,right_mouth_corner_ripple
 //! ```
 //!
 //! `t` is seconds (f64), `valid` (motion measured) and `face` (a face
 //! tracked) are `0`/`1`, then the head and lips speeds, the eyelid
-//! apertures and lid positions, the contrast across the eyes and, per side
+//! apertures and lid positions, the contrast across the eyes, the faces
+//! counted in the picture (an integer, 0 where not counted) and, per side
 //! (left, right) and region (brow, upper_lid, lower_lid, cheek,
 //! mouth_corner), `speed,vx,vy,dx,dy,deform,ripple`
-//! — 82 fields in all. Numbers use Rust's shortest round-trip formatting, so
+//! — 83 fields in all. Numbers use Rust's shortest round-trip formatting, so
 //! values read back bit-exactly; **an empty field is NaN** (an unknown
 //! aperture), infinities are `inf`/`-inf`. The reader finds columns by their
 //! header names: a file written before a column existed reads with that
@@ -310,6 +311,7 @@ enum Column {
     HeadSpeed,
     LipsSpeed,
     FaceContrast,
+    FacesInView,
     Aperture(usize),
     UpperLid(usize),
     LowerLid(usize),
@@ -336,6 +338,7 @@ fn columns() -> impl Iterator<Item = (Column, String)> {
         (Column::LowerLid(0), "lower_lid_left".to_string()),
         (Column::LowerLid(1), "lower_lid_right".to_string()),
         (Column::FaceContrast, "face_contrast".to_string()),
+        (Column::FacesInView, "faces_in_view".to_string()),
     ];
     let regions = Side::BOTH.into_iter().flat_map(|side| {
         Region::ALL.into_iter().flat_map(move |region| {
@@ -428,6 +431,7 @@ impl SampleLayout {
                 Column::HeadSpeed => s.head_speed = num(field)?,
                 Column::LipsSpeed => s.lips_speed = num(field)?,
                 Column::FaceContrast => s.face_contrast = num(field)?,
+                Column::FacesInView => s.faces_in_view = field.parse().ok()?,
                 Column::Aperture(side) => s.aperture[side] = num(field)?,
                 Column::UpperLid(side) => s.upper_lid[side] = num(field)?,
                 Column::LowerLid(side) => s.lower_lid[side] = num(field)?,
@@ -484,6 +488,7 @@ fn encode_sample(s: &MotionSample, buf: &mut Vec<u8>) {
     put_f32(buf, s.lower_lid[0]);
     put_f32(buf, s.lower_lid[1]);
     put_f32(buf, s.face_contrast);
+    let _ = write!(buf, ",{}", s.faces_in_view);
     for side in &s.regions {
         for m in side {
             put_f32(buf, m.speed);
@@ -1039,7 +1044,7 @@ mod tests {
 
     const FPS: f64 = 30.0;
     /// Fields of one samples.csv record.
-    const SAMPLE_FIELDS: usize = 12 + 2 * Region::COUNT * 7;
+    const SAMPLE_FIELDS: usize = 13 + 2 * Region::COUNT * 7;
 
     /// A deterministic sample; some invalid, some with unknown aperture.
     fn sample(i: usize) -> MotionSample {
@@ -1074,6 +1079,7 @@ mod tests {
             head_speed: (x * 0.01).cos() * 0.5,
             lips_speed: (x * 0.05).sin().abs() * 4.0,
             face_contrast: if i % 5 == 1 { f32::NAN } else { 40.0 + x * 0.5 },
+            faces_in_view: (i % 3) as u8,
         }
     }
 
@@ -1121,6 +1127,7 @@ mod tests {
             })
             && same_f32(a.head_speed, b.head_speed)
             && same_f32(a.face_contrast, b.face_contrast)
+            && a.faces_in_view == b.faces_in_view
             && regions
     }
 
@@ -1246,8 +1253,10 @@ mod tests {
         assert!((r.face_visible_fraction() - faces).abs() < 1e-12);
         assert!((r.duration_s() - 10.0).abs() < 1e-9, "{}", r.duration_s());
 
-        // Replaying gives the same analysis as the live samples.
+        // Replaying gives the same analysis as the live samples, the
+        // faces counted in the picture included.
         let replay = r.analyze(&config);
+        assert_eq!(replay.source.most_faces, Some(2));
         let live = analyze_samples(&samples, &m.source_info(), &config);
         assert_eq!(
             serde_json::to_string(&replay).unwrap(),
