@@ -298,8 +298,6 @@ struct FaceResult {
     frame: Frame,
     points: Vec<[f32; 3]>,
     found: bool,
-    /// The most faces the tracker has seen in one frame so far.
-    most_faces: usize,
     /// The faces at the tracker's last count.
     faces_in_view: usize,
     error: Option<String>,
@@ -354,8 +352,6 @@ pub struct Engine {
     rest: Option<RestShape>,
     /// Time of the last landmark frame with a face.
     last_face_t: f64,
-    /// The most faces seen in one frame.
-    most_faces: usize,
     /// The faces in the picture at the last count.
     faces_in_view: usize,
     /// The followed head's turn at the last landmark frame with a face.
@@ -402,7 +398,6 @@ impl Engine {
                         frame: job.frame,
                         points: job.points,
                         found,
-                        most_faces: tracker.most_faces(),
                         faces_in_view: tracker.faces_in_view(),
                         error,
                     };
@@ -425,7 +420,6 @@ impl Engine {
             motion: None,
             rest: None,
             last_face_t: f64::NEG_INFINITY,
-            most_faces: 0,
             faces_in_view: 0,
             yaw_deg: None,
             keys: VecDeque::with_capacity(3),
@@ -450,12 +444,6 @@ impl Engine {
     /// Frames pushed in.
     pub fn frames_seen(&self) -> u64 {
         self.frames_in
-    }
-
-    /// The most faces found in one frame so far; with more than one, the
-    /// largest is followed.
-    pub fn most_faces(&self) -> usize {
-        self.most_faces
     }
 
     /// The faces in the picture when they were last counted (about once a
@@ -548,7 +536,6 @@ impl Engine {
             if let Some(e) = result.error {
                 anyhow::bail!("face model failed: {e}");
             }
-            self.most_faces = self.most_faces.max(result.most_faces);
             self.faces_in_view = result.faces_in_view;
             self.add_key(&result);
             self.spare_frames.push(result.frame);

@@ -586,8 +586,6 @@ pub struct FaceTracker {
     /// Whether `landmarks` hold a face (presence above threshold).
     tracking: bool,
     detector_runs: u64,
-    /// The most faces the detector found in one frame.
-    most_faces: usize,
     /// Faces the detector found at its last run.
     faces_in_view: usize,
     /// `track` calls while following a face (the detector recounts the
@@ -621,7 +619,6 @@ impl FaceTracker {
             },
             tracking: false,
             detector_runs: 0,
-            most_faces: 0,
             faces_in_view: 0,
             tracked_calls: 0,
         })
@@ -732,7 +729,6 @@ impl FaceTracker {
                 // whatever its size: it is the one being measured, and
                 // jumping to a newcomer would mix two people's data.
                 let count = self.detect_all(frame)?.len();
-                self.most_faces = self.most_faces.max(count);
                 self.faces_in_view = count;
             }
             let roi = Roi::from_landmarks(&self.landmarks.points);
@@ -752,7 +748,6 @@ impl FaceTracker {
             .iter()
             .max_by(|a, b| (a.size[0] * a.size[1]).total_cmp(&(b.size[0] * b.size[1])))
             .map(Roi::from_detection);
-        self.most_faces = self.most_faces.max(count);
         self.faces_in_view = count;
         let Some(roi) = largest else {
             return Ok(None);
@@ -782,11 +777,6 @@ impl FaceTracker {
     /// How many times the detector has run.
     pub fn detector_runs(&self) -> u64 {
         self.detector_runs
-    }
-
-    /// The most faces the detector has found in one frame so far.
-    pub fn most_faces(&self) -> usize {
-        self.most_faces
     }
 
     /// The faces the detector found at its last run (about once a second
