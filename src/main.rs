@@ -325,14 +325,13 @@ fn clip(args: ClipArgs) -> Result<()> {
     let config = AnalysisConfig::default();
     let (video, analysis, video_start_s) = if args.input.is_dir() {
         let session = twitchscope::session::read_session(&args.input)?;
-        let video = args.input.join(twitchscope::app::pipeline::VIDEO_FILE);
-        anyhow::ensure!(
-            session.meta.video_saved && video.is_file(),
-            "{} kept no video (only measurements were recorded): a clip needs the video; \
-             tick \"Also save the video\" before recording",
-            args.input.display()
-        );
-        let start = session.samples.first().map_or(0.0, |s| s.t);
+        let (video, start) = session.saved_video().with_context(|| {
+            format!(
+                "{} kept no video (only measurements were recorded): a clip needs the video; \
+                 tick \"Also save the video\" before recording",
+                args.input.display()
+            )
+        })?;
         (video, session.analyze(&config), start)
     } else {
         let mut source = VideoFileSource::open(&args.input)?;

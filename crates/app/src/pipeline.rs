@@ -35,7 +35,9 @@ use twitchscope_engine::frame::{EndedEarly, Frame, FrameSource, SourceInfo};
 use twitchscope_engine::motion::MotionSample;
 use twitchscope_engine::regions::{RegionLayout, Similarity};
 use twitchscope_engine::source::VideoFileSource;
-use twitchscope_session::{SessionMeta, SessionWriter, StepMark, StepPhase, read_session};
+use twitchscope_session::{
+    SessionMeta, SessionWriter, StepMark, StepPhase, VIDEO_FILE, read_session,
+};
 
 /// Frames the capture → analysis queue holds before the oldest is dropped.
 pub const QUEUE_FRAMES: usize = 8;
@@ -925,9 +927,6 @@ fn publish_live_analysis(
     live.analysis = Some(Arc::new(analysis));
     live.analysis_version += 1;
 }
-
-/// File name of the optional session video.
-pub const VIDEO_FILE: &str = "video.mp4";
 
 /// Saves frames as H.264 through the `ffmpeg` program, on its own thread so
 /// encoding never stalls the analysis (frames are skipped, and counted, if

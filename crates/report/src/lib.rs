@@ -189,9 +189,7 @@ pub fn report_input_for_session(
     // With the video kept, show representative events from it (the video
     // starts at the first recorded sample). Images are a bonus: a damaged
     // video leaves the report without them rather than failing it.
-    let video = dir.join("video.mp4");
-    if session.meta.video_saved && video.is_file() {
-        let start = session.samples.first().map(|s| s.t).unwrap_or(0.0);
+    if let Some((video, start)) = session.saved_video() {
         input.strips = strips::video_strips(&video, &input.analysis, start).unwrap_or_default();
     }
     input.session = Some(SessionInfo {

@@ -94,6 +94,8 @@ pub const META_FILE: &str = "meta.json";
 pub const SAMPLES_FILE: &str = "samples.csv";
 pub const STEPS_FILE: &str = "steps.jsonl";
 pub const SUMMARY_FILE: &str = "summary.json";
+/// The optional session video (kept only when the user asked for it).
+pub const VIDEO_FILE: &str = "video.mp4";
 
 /// Samples are handed to the OS at least this often, in sample time.
 pub const FLUSH_INTERVAL_S: f64 = 1.0;
@@ -720,6 +722,15 @@ pub struct RecordedSession {
 }
 
 impl RecordedSession {
+    /// The session's video and the analysis time of its first frame (the
+    /// video starts with the first recorded sample), when the session kept
+    /// one.
+    pub fn saved_video(&self) -> Option<(PathBuf, f64)> {
+        let video = self.dir.join(VIDEO_FILE);
+        (self.meta.video_saved && video.is_file())
+            .then(|| (video, self.samples.first().map_or(0.0, |s| s.t)))
+    }
+
     /// Recomputes the analysis from the recorded samples.
     pub fn analyze(&self, config: &AnalysisConfig) -> Analysis {
         analyze_samples(&self.samples, &self.meta.source_info(), config)
