@@ -464,7 +464,7 @@ pub fn closeup(video: &Path, e: &Event, duration_s: f64, video_start_s: f64) -> 
         peak_frame(luma, e, time).context("the event's clip has no frame inside the event")?;
     // One band-pass of the clip; only the peak frame is drawn from it.
     let band = magnify::MotionBand::of(luma, fps, BAND_HZ, LEVEL)?;
-    let factor = safe_factor(luma, &band, peak, e.side);
+    let factor = safe_factor(luma, &band, peak, e.side, &mut Vec::new(), &mut Vec::new());
     let mut magnified = luma.frame(peak).to_vec();
     band.add_to(peak, factor, &mut magnified);
     let frame_rgb = |i: usize| clip.rgb(i);
@@ -492,13 +492,23 @@ pub fn closeup(video: &Path, e: &Event, duration_s: f64, video_start_s: f64) -> 
 /// within [`closeup_settings::MAX_CHANGE`] grey levels on the event's side
 /// (99th percentile): linear magnification only holds for small motions,
 /// so a twitch that already closes the eye is magnified less.
-fn safe_factor(luma: &Clip, band: &magnify::MotionBand, peak: usize, side: EventSide) -> f32 {
+/// `unit` and `changes` are scratch buffers, reused across frames.
+fn safe_factor(
+    luma: &Clip,
+    band: &magnify::MotionBand,
+    peak: usize,
+    side: EventSide,
+    unit: &mut Vec<f32>,
+    changes: &mut Vec<f32>,
+) -> f32 {
     use closeup_settings::*;
-    let mut unit = luma.frame(peak).to_vec();
-    band.add_to(peak, 1.0, &mut unit);
-    let mut changes: Vec<f32> = side_pixels(luma.width, luma.height, side)
-        .map(|k| (unit[k] - luma.frame(peak)[k]).abs())
-        .collect();
+    unit.clear();
+    unit.extend_from_slice(luma.frame(peak));
+    band.add_to(peak, 1.0, unit);
+    changes.clear();
+    changes.extend(
+        side_pixels(luma.width, luma.height, side).map(|k| (unit[k] - luma.frame(peak)[k]).abs()),
+    );
     changes.sort_by(|a, b| a.total_cmp(b));
     let typical = changes
         .get(changes.len() * 99 / 100)
@@ -555,11 +565,14 @@ pub fn magnified_clip(clip: &EventClip, e: &Event, alpha: Option<f32>) -> Result
         // Every frame of the event is shown, not only its peak: the
         // factor must keep all of them faithful (a blink inside the event
         // moves far more than a twitch and would turn into blotches).
-        None => (0..clip.frames())
-            .filter(|&i| (e.start_s..=e.end_s).contains(&clip.time(i)))
-            .map(|i| safe_factor(luma, &band, i, e.side))
-            .reduce(f32::min)
-            .context("the event's clip has no frame inside the event")?,
+        None => {
+            let (mut unit, mut changes) = (Vec::new(), Vec::new());
+            (0..clip.frames())
+                .filter(|&i| (e.start_s..=e.end_s).contains(&clip.time(i)))
+                .map(|i| safe_factor(luma, &band, i, e.side, &mut unit, &mut changes))
+                .reduce(f32::min)
+        }
+        .context("the event's clip has no frame inside the event")?,
     };
     let (w, h) = (luma.width, luma.height);
     let mut rgb = Vec::with_capacity(clip.frames() * 2 * w * h * 3);
