@@ -37,7 +37,7 @@ fn main() -> Result<()> {
     }
     engine.finish(&mut ready)?;
     for r in &ready {
-        if let Some(p) = r.pose
+        if let Some(p) = r.sample.pose
             && wanted.contains(&r.index)
         {
             poses.push((r.index, p));

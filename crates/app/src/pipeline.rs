@@ -36,7 +36,7 @@ use twitchscope_engine::motion::MotionSample;
 use twitchscope_engine::regions::{RegionLayout, Similarity};
 use twitchscope_engine::source::VideoFileSource;
 use twitchscope_session::{
-    SessionMeta, SessionWriter, StepMark, StepPhase, VIDEO_FILE, read_session,
+    SessionMeta, SessionRegions, SessionWriter, StepMark, StepPhase, VIDEO_FILE, read_session,
 };
 
 /// Frames the capture → analysis queue holds before the oldest is dropped.
@@ -472,9 +472,27 @@ struct Recorder {
     /// Pipeline time of the recording's t = 0.
     t0: f64,
     video: Option<VideoWriter>,
+    /// The regions last saved with the session.
+    regions: Option<SessionRegions>,
 }
 
 impl Recorder {
+    /// Saves where the regions are when they are new (the first layout, or
+    /// one learned anew), so a replay draws them where the live view did.
+    fn note_layout(&mut self, layout: Option<&RegionLayout>) -> Result<()> {
+        let Some(layout) = layout else {
+            return Ok(());
+        };
+        let regions = SessionRegions {
+            regions: layout.regions,
+        };
+        if self.regions != Some(regions) {
+            self.writer.write_regions(&regions)?;
+            self.regions = Some(regions);
+        }
+        Ok(())
+    }
+
     fn append(&mut self, sample: &MotionSample) -> Result<()> {
         let mut s = *sample;
         s.t -= self.t0;
@@ -675,6 +693,7 @@ impl AnalysisWorker {
                             writer,
                             t0: self.last_t,
                             video,
+                            regions: None,
                         });
                         Recording::On {
                             dir,
@@ -724,11 +743,16 @@ impl AnalysisWorker {
     /// Hands new reports to the recorder and the UI.
     fn publish(&mut self, engine: &Engine) {
         if let Some(rec) = &mut self.recorder {
-            let mut failed = None;
+            let mut failed = rec
+                .note_layout(engine.layout())
+                .err()
+                .map(|e| format!("recording failed: {e:#}"));
             for r in &self.ready {
+                if failed.is_some() {
+                    break;
+                }
                 if let Err(e) = rec.append(&r.sample) {
                     failed = Some(format!("recording failed: {e:#}"));
-                    break;
                 }
             }
             if let Some(msg) = failed {
@@ -736,7 +760,10 @@ impl AnalysisWorker {
                 lock(&self.shared.live).recording = Recording::Failed(msg);
             }
         }
-        let newest = self.ready.last().map(|r| (r.index, r.pose, r.sample));
+        let newest = self
+            .ready
+            .last()
+            .map(|r| (r.index, r.sample.pose, r.sample));
         // Frames whose reports are out go back to the capture thread; the
         // newest reported one is shown.
         let mut shown: Option<Frame> = None;

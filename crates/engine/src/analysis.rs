@@ -283,9 +283,9 @@ pub fn eye_band_contrast(
 #[derive(Clone, Debug, Default)]
 pub struct FrameReport {
     pub index: u64,
+    /// The frame's measurements, and where the face was
+    /// ([`MotionSample::pose`]).
     pub sample: MotionSample,
-    /// Image → canonical transform when a face is tracked.
-    pub pose: Option<Similarity>,
 }
 
 /// A frame sent to the face worker, and the buffers it hands back.
@@ -689,9 +689,9 @@ impl Engine {
             sample: MotionSample {
                 face: pose.is_some(),
                 faces_in_view: u8::try_from(self.faces_in_view).unwrap_or(u8::MAX),
+                pose,
                 ..sample
             },
-            pose,
         };
         if let Some(corners) = corners {
             self.complete(EYE_QUEUE - 1, ready)?;

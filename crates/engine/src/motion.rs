@@ -105,6 +105,11 @@ pub struct MotionSample {
     /// second while a face is followed); 0 where not counted.
     #[serde(default)]
     pub faces_in_view: u8,
+    /// Where the face was: the image → canonical transform of this frame
+    /// when a face was tracked. A replay draws the regions on the recorded
+    /// video with it, where the live view drew them.
+    #[serde(default)]
+    pub pose: Option<Similarity>,
 }
 
 fn nan_pair() -> [f32; 2] {

@@ -279,7 +279,7 @@ impl Similarity {
 }
 
 /// An axis-aligned rectangle in canonical pixels.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rect {
     pub x0: f32,
     pub y0: f32,

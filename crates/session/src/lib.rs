@@ -16,6 +16,10 @@
 //!   steps.jsonl   one StepMark per line (JSON), appended as they happen
 //!   summary.json  written atomically by SessionWriter::close; its presence
 //!                 means the session was closed cleanly
+//!   regions.json  the regions' rectangles in the face's canonical frame
+//!                 (SessionRegions), written atomically once the face's
+//!                 layout is learned; optional
+//!   video.mp4     the camera's picture, when "Also save the video" was on
 //! ```
 //!
 //! ## samples.csv
@@ -23,16 +27,17 @@
 //! Plain CSV with a header line, so it opens in a spreadsheet or pandas:
 //!
 //! ```text
-//! t,valid,face,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,face_contrast,faces_in_view,left_brow_speed,left_brow_vx,…,right_mouth_corner_ripple
+//! t,valid,face,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,face_contrast,faces_in_view,pose_a,pose_b,pose_tx,pose_ty,left_brow_speed,left_brow_vx,…,right_mouth_corner_ripple
 //! ```
 //!
 //! `t` is seconds (f64), `valid` (motion measured) and `face` (a face
 //! tracked) are `0`/`1`, then the head and lips speeds, the eyelid
 //! apertures and lid positions, the contrast across the eyes, the faces
-//! counted in the picture (an integer, 0 where not counted) and, per side
-//! (left, right) and region (brow, upper_lid, lower_lid, cheek,
-//! mouth_corner), `speed,vx,vy,dx,dy,deform,ripple`
-//! — 83 fields in all. Numbers use Rust's shortest round-trip formatting, so
+//! counted in the picture (an integer, 0 where not counted), where the face
+//! was (the image → canonical similarity `a,b,tx,ty`; empty without a face)
+//! and, per side (left, right) and region (brow, upper_lid, lower_lid,
+//! cheek, mouth_corner), `speed,vx,vy,dx,dy,deform,ripple` — 87 fields in
+//! all. Numbers use Rust's shortest round-trip formatting, so
 //! values read back bit-exactly; **an empty field is NaN** (an unknown
 //! aperture), infinities are `inf`/`-inf`. The reader finds columns by their
 //! header names: a file written before a column existed reads with that
@@ -86,7 +91,7 @@ use twitchscope_engine::analysis::{
 };
 use twitchscope_engine::frame::SourceInfo;
 use twitchscope_engine::motion::MotionSample;
-use twitchscope_engine::regions::{Region, Side};
+use twitchscope_engine::regions::{Rect, Region, Side, Similarity};
 
 /// Schema name written into `meta.json` and `summary.json`.
 pub const SESSION_SCHEMA: &str = "twitchscope.session/1";
@@ -96,6 +101,10 @@ pub const STEPS_FILE: &str = "steps.jsonl";
 pub const SUMMARY_FILE: &str = "summary.json";
 /// The optional session video (kept only when the user asked for it).
 pub const VIDEO_FILE: &str = "video.mp4";
+/// Where the regions were measured, in the face's canonical frame
+/// ([`SessionRegions`]); with each sample's pose, a replay draws them on
+/// the video.
+pub const REGIONS_FILE: &str = "regions.json";
 
 /// Samples are handed to the OS at least this often, in sample time.
 pub const FLUSH_INTERVAL_S: f64 = 1.0;
@@ -314,6 +323,8 @@ enum Column {
     LipsSpeed,
     FaceContrast,
     FacesInView,
+    /// `0..4`: the face pose's `a`, `b`, `tx`, `ty` ([`Similarity`]).
+    Pose(usize),
     Aperture(usize),
     UpperLid(usize),
     LowerLid(usize),
@@ -341,6 +352,10 @@ fn columns() -> impl Iterator<Item = (Column, String)> {
         (Column::LowerLid(1), "lower_lid_right".to_string()),
         (Column::FaceContrast, "face_contrast".to_string()),
         (Column::FacesInView, "faces_in_view".to_string()),
+        (Column::Pose(0), "pose_a".to_string()),
+        (Column::Pose(1), "pose_b".to_string()),
+        (Column::Pose(2), "pose_tx".to_string()),
+        (Column::Pose(3), "pose_ty".to_string()),
     ];
     let regions = Side::BOTH.into_iter().flat_map(|side| {
         Region::ALL.into_iter().flat_map(move |region| {
@@ -414,6 +429,7 @@ impl SampleLayout {
         }
         let mut s = MotionSample::empty(0.0);
         let (mut has_t, mut has_valid, mut has_face) = (false, false, false);
+        let mut pose = [f32::NAN; 4];
         let mut fields = line.split(',');
         for &column in &self.columns {
             let field = fields.next()?;
@@ -434,6 +450,7 @@ impl SampleLayout {
                 Column::LipsSpeed => s.lips_speed = num(field)?,
                 Column::FaceContrast => s.face_contrast = num(field)?,
                 Column::FacesInView => s.faces_in_view = field.parse().ok()?,
+                Column::Pose(k) => pose[k] = num(field)?,
                 Column::Aperture(side) => s.aperture[side] = num(field)?,
                 Column::UpperLid(side) => s.upper_lid[side] = num(field)?,
                 Column::LowerLid(side) => s.lower_lid[side] = num(field)?,
@@ -461,6 +478,13 @@ impl SampleLayout {
             // the ones known to have had a face.
             s.face = s.valid;
         }
+        // No pose (no face, or a file from before the columns) reads as none.
+        s.pose = pose.iter().all(|v| v.is_finite()).then_some(Similarity {
+            a: pose[0],
+            b: pose[1],
+            tx: pose[2],
+            ty: pose[3],
+        });
         Some(s)
     }
 }
@@ -491,6 +515,10 @@ fn encode_sample(s: &MotionSample, buf: &mut Vec<u8>) {
     put_f32(buf, s.lower_lid[1]);
     put_f32(buf, s.face_contrast);
     let _ = write!(buf, ",{}", s.faces_in_view);
+    let pose = s.pose.map_or([f32::NAN; 4], |p| [p.a, p.b, p.tx, p.ty]);
+    for v in pose {
+        put_f32(buf, v);
+    }
     for side in &s.regions {
         for m in side {
             put_f32(buf, m.speed);
@@ -707,6 +735,24 @@ impl SessionWriter {
     }
 }
 
+/// The measured regions' rectangles in the face's canonical frame,
+/// `[side][region]` (sides in [`Side::index`] order, regions in
+/// [`Region::index`] order), as the live view drew them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionRegions {
+    pub regions: [[Rect; Region::COUNT]; 2],
+}
+
+impl SessionWriter {
+    /// Saves where the regions are (`regions.json`, atomically); called
+    /// again when the face's layout is learned anew, it replaces them.
+    pub fn write_regions(&self, regions: &SessionRegions) -> Result<()> {
+        let mut bytes = serde_json::to_vec(regions)?;
+        bytes.push(b'\n');
+        write_atomically(&self.dir.join(REGIONS_FILE), &bytes)
+    }
+}
+
 /// A session read back from disk.
 #[derive(Clone, Debug)]
 pub struct RecordedSession {
@@ -719,6 +765,10 @@ pub struct RecordedSession {
     /// Records that could not be read: a torn last line after a crash, or
     /// damaged lines (samples and steps together).
     pub dropped_records: usize,
+    /// Where the regions were, when the session saved them (older
+    /// sessions did not; an unreadable file counts as not saved: the
+    /// measurements do not depend on it).
+    pub regions: Option<SessionRegions>,
 }
 
 impl RecordedSession {
@@ -905,6 +955,9 @@ pub fn read_session(dir: &Path) -> Result<RecordedSession> {
         steps,
         closed_cleanly: dir.join(SUMMARY_FILE).is_file(),
         dropped_records: dropped,
+        regions: fs::read(dir.join(REGIONS_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok()),
     })
 }
 
@@ -1055,7 +1108,7 @@ mod tests {
 
     const FPS: f64 = 30.0;
     /// Fields of one samples.csv record.
-    const SAMPLE_FIELDS: usize = 13 + 2 * Region::COUNT * 7;
+    const SAMPLE_FIELDS: usize = 17 + 2 * Region::COUNT * 7;
 
     /// A deterministic sample; some invalid, some with unknown aperture.
     fn sample(i: usize) -> MotionSample {
@@ -1091,6 +1144,12 @@ mod tests {
             lips_speed: (x * 0.05).sin().abs() * 4.0,
             face_contrast: if i % 5 == 1 { f32::NAN } else { 40.0 + x * 0.5 },
             faces_in_view: (i % 3) as u8,
+            pose: (i % 17 != 5).then(|| Similarity {
+                a: 0.25 + 1e-4 * x,
+                b: -0.01 * (x * 0.3).sin(),
+                tx: -30.5 + 0.1 * x,
+                ty: 12.25,
+            }),
         }
     }
 
@@ -1139,6 +1198,8 @@ mod tests {
             && same_f32(a.head_speed, b.head_speed)
             && same_f32(a.face_contrast, b.face_contrast)
             && a.faces_in_view == b.faces_in_view
+            && a.pose.map(|p| [p.a, p.b, p.tx, p.ty].map(f32::to_bits))
+                == b.pose.map(|p| [p.a, p.b, p.tx, p.ty].map(f32::to_bits))
             && regions
     }
 
@@ -1239,6 +1300,21 @@ mod tests {
 
         let mut w = SessionWriter::create(root.path(), &m).unwrap();
         assert_eq!(w.dir(), root.path().join(&m.id));
+        let rect = |k: usize| Rect {
+            x0: 10.5 * k as f32,
+            y0: -2.25,
+            w: 8 + k,
+            h: 6,
+        };
+        let regions = SessionRegions {
+            regions: [0, 1].map(|s| std::array::from_fn(|r| rect(s * Region::COUNT + r))),
+        };
+        // The layout may be learned anew: the newest is kept.
+        w.write_regions(&SessionRegions {
+            regions: [[rect(99); Region::COUNT]; 2],
+        })
+        .unwrap();
+        w.write_regions(&regions).unwrap();
         for (i, s) in samples.iter().enumerate() {
             if i == 0 {
                 w.mark_step(&steps[0]).unwrap();
@@ -1260,6 +1336,7 @@ mod tests {
         assert_eq!(r.steps, steps);
         assert!(r.closed_cleanly);
         assert_eq!(r.dropped_records, 0);
+        assert_eq!(r.regions, Some(regions));
         let faces = samples.iter().filter(|s| s.face).count() as f64 / samples.len() as f64;
         assert!((r.face_visible_fraction() - faces).abs() < 1e-12);
         assert!((r.duration_s() - 10.0).abs() < 1e-9, "{}", r.duration_s());
@@ -1289,7 +1366,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names.len(), 4, "{names:?}");
+        assert_eq!(names.len(), 5, "{names:?}");
 
         // The same id again gets a suffix instead of mixing two sessions.
         let w2 = SessionWriter::create(root.path(), &m).unwrap();
