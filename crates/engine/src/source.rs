@@ -219,10 +219,24 @@ pub struct VideoFileSource {
     fallback_dt: f64,
     last_t: f64,
     ended_early: Option<EndedEarly>,
+    /// Where decoding started in the file (s): ffmpeg's times after a seek
+    /// count from there.
+    start_s: f64,
 }
 
 impl VideoFileSource {
     pub fn open(path: &Path) -> Result<VideoFileSource> {
+        Self::open_at(path, 0.0)
+    }
+
+    /// The file from `start_s` seconds on (a replay seeking in a recorded
+    /// video); frame times stay the file's own.
+    pub fn open_at(path: &Path, start_s: f64) -> Result<VideoFileSource> {
+        let start_s = if start_s.is_finite() {
+            start_s.max(0.0)
+        } else {
+            0.0
+        };
         let probe = probe(path)?;
         // ffmpeg auto-rotates, so a 90°/270° video comes out transposed.
         let (width, height) = if probe.rotation % 180 == 90 {
@@ -242,6 +256,8 @@ impl VideoFileSource {
                 "info",
                 "-threads",
                 "2",
+                "-ss",
+                &format!("{start_s:.3}"),
                 "-i",
             ])
             .arg(path)
@@ -299,6 +315,7 @@ impl VideoFileSource {
             fallback_dt: 1.0 / probe.fps.max(1.0),
             last_t: f64::NAN,
             ended_early: None,
+            start_s,
         })
     }
 
@@ -319,7 +336,7 @@ impl VideoFileSource {
             };
             if n == index {
                 self.wait = TIMESTAMP_WAIT;
-                return Some(t);
+                return Some(self.start_s + t);
             }
             if n > index {
                 self.early_time = Some((n, t));
@@ -412,7 +429,7 @@ impl FrameSource for VideoFileSource {
             // Missing, non-increasing or implausibly far timestamps: step
             // by the nominal rate.
             _ if self.last_t.is_finite() => self.last_t + self.fallback_dt,
-            _ => 0.0,
+            _ => self.start_s,
         };
         self.last_t = t;
         frame.timestamp_s = t;
@@ -587,6 +604,41 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 30);
+    }
+
+    /// Opened part-way (a replay seeking), the file gives the frame at that
+    /// time, stamped with the file's own time, not the seek's.
+    #[test]
+    fn opened_at_a_time_the_frames_are_the_files_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clip.mp4");
+        let ok = Command::new("ffmpeg")
+            .args(["-v", "error", "-f", "lavfi", "-i"])
+            .arg("testsrc=size=64x48:rate=30:duration=2")
+            .args(["-c:v", "libx264", "-pix_fmt", "yuv444p", "-qp", "0"])
+            .arg(&path)
+            .status()
+            .expect("ffmpeg runs")
+            .success();
+        assert!(ok);
+        let mut whole = VideoFileSource::open(&path).unwrap();
+        let mut frames = Vec::new();
+        let mut f = Frame::default();
+        while whole.next_frame(&mut f).unwrap() {
+            frames.push((f.timestamp_s, f.rgb.clone()));
+        }
+        assert_eq!(frames.len(), 60);
+        let mut part = VideoFileSource::open_at(&path, 1.2).unwrap();
+        let mut times = Vec::new();
+        let mut first = None;
+        while part.next_frame(&mut f).unwrap() {
+            times.push(f.timestamp_s);
+            first.get_or_insert_with(|| f.rgb.clone());
+        }
+        assert_eq!(times.len(), 24, "{times:?}");
+        assert!((times[0] - 1.2).abs() < 1e-3, "{times:?}");
+        assert_eq!(first.as_ref(), Some(&frames[36].1));
+        assert!((frames[36].0 - times[0]).abs() < 1e-3);
     }
 
     /// Decodes a variable-frame-rate clip made by ffmpeg itself and checks
