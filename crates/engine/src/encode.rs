@@ -56,6 +56,16 @@ impl Encoder {
     pub fn spawn(width: usize, height: usize, rate: &str, crf: u32, out: &Path) -> Result<Encoder> {
         let size = format!("{width}x{height}");
         let crf = crf.to_string();
+        // The file is made first, readable by its owner only, and ffmpeg
+        // overwrites it in place (keeping that): a recording's video and a
+        // clip of it are health data, like the session they belong to.
+        let mut private = std::fs::OpenOptions::new();
+        private.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut private, 0o600);
+        private
+            .open(out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
         let mut child = Command::new("ffmpeg")
             .args(["-hide_banner", "-loglevel", "error", "-y"])
             .args([
@@ -119,5 +129,30 @@ impl Encoder {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the encoder writes (a recording's video, a clip of an event)
+    /// is its owner's alone, as the session's other files are.
+    #[cfg(unix)]
+    #[test]
+    fn the_video_written_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["clip.mp4", "clip.gif"] {
+            let out = dir.path().join(name);
+            let mut e = Encoder::spawn(32, 24, "10", 23, &out).unwrap();
+            for k in 0..5u8 {
+                assert!(e.write(&vec![k * 40; 32 * 24 * 3]));
+            }
+            e.finish().unwrap();
+            let meta = std::fs::metadata(&out).unwrap();
+            assert!(meta.len() > 0, "{name} is empty");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+        }
     }
 }
