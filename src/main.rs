@@ -360,41 +360,7 @@ fn clip(args: ClipArgs) -> Result<()> {
         })?;
     let clip = strips::event_clip(&video, e, analysis.source.duration_s, video_start_s)?;
     let m = strips::magnified_clip(&clip, e, args.factor)?;
-    // Written beside the target and renamed into place: a failed encode
-    // leaves no half clip under the name asked for.
-    let name = args
-        .out
-        .file_name()
-        .context("--out must name a file")?
-        .to_string_lossy();
-    let partial = args.out.with_file_name(format!(".{name}.partial.{}", {
-        args.out
-            .extension()
-            .map_or("mp4".into(), |x| x.to_string_lossy().to_lowercase())
-    }));
-    let frame_bytes = m.width * m.height * 3;
-    let encoded = (|| {
-        let mut encoder = twitchscope::encode::Encoder::spawn(
-            m.width,
-            m.height,
-            &format!("{:.3}", m.fps),
-            18,
-            &partial,
-        )?;
-        for frame in m.rgb.chunks_exact(frame_bytes) {
-            if !encoder.write(frame) {
-                break;
-            }
-        }
-        encoder.finish()?;
-        std::fs::rename(&partial, &args.out)
-            .with_context(|| format!("cannot write {}", args.out.display()))
-    })();
-    if encoded.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    encoded?;
-    let frames = m.rgb.len() / frame_bytes.max(1);
+    let frames = strips::save_clip(&m, &args.out)?;
     println!(
         "Event {} of {}: {} {}, {:.1}–{:.1} s.",
         args.event,

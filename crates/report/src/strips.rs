@@ -547,55 +547,111 @@ pub struct MagnifiedClip {
     pub band_hz: (f64, f64),
 }
 
-/// Every frame of `clip` beside itself with the motion in the spasm band
-/// magnified: by `alpha` (`1 + α` times) when given, else by the largest
-/// `α` every frame of the event allows (see `safe_factor`).
-pub fn magnified_clip(clip: &EventClip, e: &Event, alpha: Option<f32>) -> Result<MagnifiedClip> {
+/// The largest `α` every frame of event `e` in `clip` allows (see
+/// `safe_factor`): the clip shows every frame of the event, not only its
+/// peak, so the factor must keep all of them faithful (a blink inside the
+/// event moves far more than a twitch and would turn into blotches).
+pub fn auto_factor(clip: &EventClip, e: &Event) -> Result<f32> {
     use closeup_settings::*;
     let luma = &clip.luma;
     let band = magnify::MotionBand::of(luma, clip.fps, BAND_HZ, LEVEL)?;
-    let alpha = match alpha {
-        Some(a) => {
-            ensure!(
-                a.is_finite() && (0.0..=100.0).contains(&a),
-                "the magnification factor must be between 0 and 100 (got {a})"
-            );
-            a
-        }
-        // Every frame of the event is shown, not only its peak: the
-        // factor must keep all of them faithful (a blink inside the event
-        // moves far more than a twitch and would turn into blotches).
-        None => {
-            let (mut unit, mut changes) = (Vec::new(), Vec::new());
-            (0..clip.frames())
-                .filter(|&i| (e.start_s..=e.end_s).contains(&clip.time(i)))
-                .map(|i| safe_factor(luma, &band, i, e.side, &mut unit, &mut changes))
-                .reduce(f32::min)
-        }
-        .context("the event's clip has no frame inside the event")?,
-    };
-    let (w, h) = (luma.width, luma.height);
-    let mut rgb = Vec::with_capacity(clip.frames() * 2 * w * h * 3);
-    let mut magnified = vec![0.0f32; w * h];
-    let mut right = vec![0u8; w * h * 3];
-    for i in 0..clip.frames() {
+    let (mut unit, mut changes) = (Vec::new(), Vec::new());
+    (0..clip.frames())
+        .filter(|&i| (e.start_s..=e.end_s).contains(&clip.time(i)))
+        .map(|i| safe_factor(luma, &band, i, e.side, &mut unit, &mut changes))
+        .reduce(f32::min)
+        .context("the event's clip has no frame inside the event")
+}
+
+/// Every frame of `clip` in colour with the motion in the spasm band
+/// magnified `1 + alpha` times: `frames × width × height × 3` RGB bytes.
+pub fn magnified_frames(clip: &EventClip, alpha: f32) -> Result<Vec<u8>> {
+    use closeup_settings::*;
+    ensure!(
+        alpha.is_finite() && (0.0..=100.0).contains(&alpha),
+        "the magnification factor must be between 0 and 100 (got {alpha})"
+    );
+    let luma = &clip.luma;
+    let band = magnify::MotionBand::of(luma, clip.fps, BAND_HZ, LEVEL)?;
+    let n = luma.width * luma.height;
+    let mut out = clip.colour.clone();
+    let mut magnified = vec![0.0f32; n];
+    for (i, rgb) in out.chunks_exact_mut(n * 3).enumerate() {
         magnified.copy_from_slice(luma.frame(i));
         band.add_to(i, alpha, &mut magnified);
-        right.copy_from_slice(clip.rgb(i));
-        add_luma_change(&mut right, &magnified, luma.frame(i));
+        add_luma_change(rgb, &magnified, luma.frame(i));
+    }
+    Ok(out)
+}
+
+/// Every frame of `clip` beside itself with the motion in the spasm band
+/// magnified: by `alpha` (`1 + α` times) when given, else by the largest
+/// `α` every frame of the event allows ([`auto_factor`]).
+pub fn magnified_clip(clip: &EventClip, e: &Event, alpha: Option<f32>) -> Result<MagnifiedClip> {
+    let alpha = match alpha {
+        Some(a) => a,
+        None => auto_factor(clip, e)?,
+    };
+    let magnified = magnified_frames(clip, alpha)?;
+    Ok(side_by_side(clip, &magnified, alpha))
+}
+
+/// The plain frames of `clip` on the left, `magnified` (its frames
+/// magnified by `alpha`) on the right.
+pub fn side_by_side(clip: &EventClip, magnified: &[u8], alpha: f32) -> MagnifiedClip {
+    use closeup_settings::*;
+    let (w, h) = (clip.luma.width, clip.luma.height);
+    let mut rgb = Vec::with_capacity(clip.frames() * 2 * w * h * 3);
+    for (i, right) in magnified.chunks_exact(w * h * 3).enumerate() {
         for y in 0..h {
             rgb.extend_from_slice(&clip.rgb(i)[y * w * 3..(y + 1) * w * 3]);
             rgb.extend_from_slice(&right[y * w * 3..(y + 1) * w * 3]);
         }
     }
-    Ok(MagnifiedClip {
+    MagnifiedClip {
         width: 2 * w,
         height: h,
         fps: clip.fps,
         rgb,
         magnification: 1.0 + alpha,
         band_hz: BAND_HZ,
-    })
+    }
+}
+
+/// Writes `m` to `out` (MP4, or GIF when `out` ends in .gif) through a
+/// partial file renamed into place: a failed encode leaves no half clip
+/// under the name asked for. Returns the frames written.
+pub fn save_clip(m: &MagnifiedClip, out: &Path) -> Result<usize> {
+    let name = out
+        .file_name()
+        .with_context(|| format!("{} does not name a file", out.display()))?
+        .to_string_lossy();
+    let extension = out
+        .extension()
+        .map_or("mp4".into(), |x| x.to_string_lossy().to_lowercase());
+    let partial = out.with_file_name(format!(".{name}.partial.{extension}"));
+    let frame_bytes = (m.width * m.height * 3).max(1);
+    let encoded = (|| {
+        let mut encoder = twitchscope_engine::encode::Encoder::spawn(
+            m.width,
+            m.height,
+            &format!("{:.3}", m.fps),
+            18,
+            &partial,
+        )?;
+        for frame in m.rgb.chunks_exact(frame_bytes) {
+            if !encoder.write(frame) {
+                break;
+            }
+        }
+        encoder.finish()?;
+        std::fs::rename(&partial, out).with_context(|| format!("cannot write {}", out.display()))
+    })();
+    if encoded.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    encoded?;
+    Ok(m.rgb.len() / frame_bytes)
 }
 
 /// The frame inside the event that differs most from the clip's first
