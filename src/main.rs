@@ -87,6 +87,12 @@ enum Command {
         /// Start recording (freely, without the guided steps) at once.
         #[arg(long)]
         record: bool,
+        /// Also save the video with the recording ("Also save the video").
+        #[arg(long, requires = "record")]
+        save_video: bool,
+        /// Open this recorded session folder in replay.
+        #[arg(long, value_name = "SESSION")]
+        replay: Option<PathBuf>,
     },
     /// Analyse a face video: sides, regions, events, frequencies.
     Analyze {
@@ -130,6 +136,8 @@ fn main() -> ExitCode {
         no_mirror: false,
         quit_after: None,
         record: false,
+        save_video: false,
+        replay: None,
     });
     let result = match command {
         Command::App {
@@ -139,6 +147,8 @@ fn main() -> ExitCode {
             no_mirror,
             quit_after,
             record,
+            save_video,
+            replay,
         } => {
             let source = match (demo, file) {
                 (true, _) => Some(SourceChoice::Demo),
@@ -151,6 +161,8 @@ fn main() -> ExitCode {
                 mirror: !no_mirror,
                 quit_after_s: quit_after,
                 record,
+                save_video,
+                replay,
                 ..AppOptions::default()
             };
             twitchscope::app::run(options).map_err(|e| {

@@ -190,6 +190,107 @@ fn every_panel_is_shown_and_a_recording_replays() {
     assert!(has_label(&harness, "Back to live"));
     assert!(has_label(&harness, "Traces") && has_label(&harness, "Event timeline"));
 
+    // The replay shows the saved video, the regions drawn where the live
+    // view drew them (the session kept them and every frame's pose).
+    assert!(session_dir.join("regions.json").is_file());
+    assert!(replay.regions.is_some(), "the replay has no regions");
+    let posed = replay.samples.iter().filter(|s| s.pose.is_some()).count();
+    assert!(
+        posed * 2 > replay.samples.len(),
+        "{posed} samples with a pose"
+    );
+    let first_t = replay.samples[0].t;
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut shown = false;
+    while !shown && Instant::now() < until {
+        harness.step();
+        shown = harness
+            .query_all_by_label_contains("the saved video, frame at")
+            .next()
+            .is_some();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(shown, "the replay does not show the saved video");
+
+    // An event of the replay, magnified: the clip is cut and magnified off
+    // the UI thread, plays, shows as filmed on request, and saves as MP4.
+    let event = twitchscope::events::Event {
+        start_s: first_t + 0.6,
+        end_s: first_t + 1.2,
+        side: twitchscope::events::EventSide::Left,
+        kind: twitchscope::events::EventKind::Clonic,
+        regions: Vec::new(),
+        freq_hz: None,
+        amplitude: 1.0,
+        closure: None,
+    };
+    harness.state_mut().open_magnified(event);
+    // A window is laid out unseen in its first frame.
+    harness.step();
+    harness.step();
+    assert!(
+        harness
+            .query_all_by_label_contains("patient's left clonic")
+            .next()
+            .is_some(),
+        "no magnified replay window"
+    );
+    assert!(
+        step_until(&mut harness, Duration::from_secs(30), |app| app
+            .magnified
+            .as_ref()
+            .is_some_and(|m| m.is_ready() || m.error().is_some())),
+        "the magnified clip never came"
+    );
+    harness.step();
+    let magnified = harness.state().magnified.as_ref().unwrap();
+    assert!(magnified.error().is_none(), "{:?}", magnified.error());
+    let factor = magnified.magnification().unwrap();
+    assert!((1.0..=21.0).contains(&factor), "magnified ×{factor}");
+    assert!(
+        harness
+            .query_all_by_label_contains("MAGNIFIED ×")
+            .next()
+            .is_some()
+    );
+    harness
+        .get_by_label("Show as filmed (no magnification)")
+        .click();
+    harness.step();
+    harness.step();
+    assert!(has_label(&harness, "AS FILMED"));
+    harness.get_by_label("Save MP4").click();
+    assert!(
+        step_until(&mut harness, Duration::from_secs(30), |app| app
+            .magnified
+            .as_ref()
+            .is_some_and(|m| m.saved().is_some())),
+        "the clip was never saved"
+    );
+    let saved = harness
+        .state()
+        .magnified
+        .as_ref()
+        .unwrap()
+        .saved()
+        .unwrap()
+        .to_string();
+    let clip = std::fs::read_dir(&session_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "mp4") && p != &video)
+        .unwrap_or_else(|| panic!("no clip in the session folder: {saved}"));
+    assert!(saved.contains(&clip.display().to_string()), "{saved}");
+    let probe = twitchscope::source::probe(&clip).unwrap();
+    let seconds = probe.duration_s.unwrap();
+    // The event ± half a second, as far as the recording reaches.
+    assert!(
+        (1.0..=1.75).contains(&seconds),
+        "the clip lasts {seconds} s"
+    );
+    harness.state_mut().magnified = None;
+    harness.step();
+
     // Export the replayed session with a name and a treatment date typed
     // in: the PDF is made off the UI thread and its path shown in the
     // window.

@@ -17,7 +17,9 @@ pub mod counters;
 pub mod export;
 pub mod face_quality;
 pub mod library;
+pub mod magnified;
 pub mod pipeline;
+pub mod replay_video;
 pub mod sample;
 pub mod sources;
 pub mod spectrogram;
@@ -73,6 +75,10 @@ pub struct AppOptions {
     pub quit_after_s: Option<f64>,
     /// Start a free recording with the source, as "Record freely" does.
     pub record: bool,
+    /// Tick "Also save the video" at the start.
+    pub save_video: bool,
+    /// A recorded session to open in replay at the start.
+    pub replay: Option<PathBuf>,
 }
 
 impl Default for AppOptions {
@@ -84,6 +90,8 @@ impl Default for AppOptions {
             analysis: AnalysisConfig::default(),
             quit_after_s: None,
             record: false,
+            save_video: false,
+            replay: None,
         }
     }
 }
@@ -135,6 +143,15 @@ pub struct TwitchApp {
     shown_frame_version: u64,
     /// Pipelines of earlier sources that are still closing.
     retiring: Vec<Pipeline>,
+    /// The replayed session's video, following the replay's cursor.
+    replay_video: Option<replay_video::ReplayVideo>,
+    /// Its newest frame (the pose from the session's sample nearest to it),
+    /// and that frame's version.
+    replay_frame: pipeline::DisplayFrame,
+    replay_frame_seen: u64,
+    replay_frame_info: video::FrameInfo,
+    /// The magnified replay of the event last clicked in the timeline.
+    pub magnified: Option<magnified::MagnifiedReplay>,
     /// A replay being loaded off the UI thread.
     replay_job: Option<std::sync::mpsc::Receiver<Result<Store, String>>>,
     sources: sources::SourcePanel,
@@ -176,6 +193,11 @@ impl TwitchApp {
             shown_frame: pipeline::DisplayFrame::default(),
             shown_frame_version: 0,
             replay_job: None,
+            replay_video: None,
+            magnified: None,
+            replay_frame: pipeline::DisplayFrame::default(),
+            replay_frame_seen: 0,
+            replay_frame_info: video::FrameInfo::default(),
             retiring: Vec::new(),
             sources: sources::SourcePanel::default(),
             wizard: wizard::Wizard::default(),
@@ -442,6 +464,11 @@ impl TwitchApp {
         let Some(rx) = &self.replay_job else { return };
         match rx.try_recv() {
             Ok(Ok(store)) => {
+                self.replay_video = store.video().map(|(path, start)| {
+                    replay_video::ReplayVideo::open(path.clone(), *start, self.ctx.clone())
+                });
+                self.replay_frame_seen = 0;
+                self.replay_frame_info = video::FrameInfo::default();
                 self.replay = Some(store);
                 self.library.playing = false;
                 self.error = None;
@@ -459,6 +486,95 @@ impl TwitchApp {
         }
     }
 
+    /// Keeps the replay's video at the replay's cursor and shows its newest
+    /// frame, with the pose of the session's sample nearest to it.
+    fn follow_replay_video(&mut self, ctx: &egui::Context) {
+        let (Some(store), Some(v)) = (&self.replay, &self.replay_video) else {
+            return;
+        };
+        v.show_at(store.now());
+        if v.take_frame(&mut self.replay_frame, &mut self.replay_frame_seen) {
+            self.replay_frame.pose = store
+                .sample_nearest(self.replay_frame.t)
+                .and_then(|s| s.pose);
+            // Replay frames count apart from live ones (the top bit), so
+            // switching between them always uploads the picture.
+            let version = self.replay_frame_seen | 1 << 63;
+            self.video.update_texture(ctx, &self.replay_frame, version);
+            self.replay_frame_info = video::FrameInfo::of(&self.replay_frame);
+        }
+    }
+
+    /// Opens the magnified replay of event `e` of the store shown: from the
+    /// replayed session's saved video, or from the video file being
+    /// analysed; otherwise the window says what is needed.
+    pub fn open_magnified(&mut self, e: twitchscope_engine::events::Event) {
+        let store = self.replay.as_ref().unwrap_or(&self.live);
+        let Some(analysis) = &store.analysis else {
+            return;
+        };
+        let number = analysis
+            .events
+            .iter()
+            .filter(|x| x.is_spasm())
+            .position(|x| x.start_s == e.start_s && x.side == e.side && x.kind == e.kind)
+            .map_or(0, |k| k + 1);
+        let duration_s = analysis.source.duration_s;
+        let source = match (&store.mode, self.pipeline.as_ref().map(|p| &p.choice)) {
+            (store::StoreMode::Replay { dir, video, .. }, _) => match video {
+                Some((path, start)) => Ok(magnified::ClipSource {
+                    video: path.clone(),
+                    video_start_s: *start,
+                    duration_s,
+                    save_dir: dir.clone(),
+                }),
+                None => Err(
+                    "This session kept no video, only measurements: a magnified \
+                             replay needs the video. Tick \"Also save the video\" before \
+                             recording."
+                        .to_string(),
+                ),
+            },
+            (
+                store::StoreMode::Live,
+                Some(SourceChoice::File(path) | SourceChoice::AnalyseFile(path)),
+            ) => Ok(magnified::ClipSource {
+                video: path.clone(),
+                video_start_s: 0.0,
+                duration_s: f64::INFINITY,
+                save_dir: self.data_dir.join("clips"),
+            }),
+            (store::StoreMode::Live, Some(SourceChoice::Demo)) => match sample::demo_video_path() {
+                // The demo loops with its time running on: only its first
+                // pass lies in the file as it is.
+                Ok(path) => match twitchscope_engine::source::probe(&path) {
+                    Ok(p) if p.duration_s.is_some_and(|d| e.end_s < d) => {
+                        Ok(magnified::ClipSource {
+                            video: path,
+                            video_start_s: 0.0,
+                            duration_s: p.duration_s.unwrap_or(f64::INFINITY),
+                            save_dir: self.data_dir.join("clips"),
+                        })
+                    }
+                    Ok(_) => Err("This event is from a later pass of the looping demo: \
+                                  record the demo with \"Also save the video\" and open the \
+                                  recording, or click an event of its first pass."
+                        .to_string()),
+                    Err(err) => Err(format!("{err:#}")),
+                },
+                Err(err) => Err(format!("{err:#}")),
+            },
+            (store::StoreMode::Live, _) => Err("A magnified replay needs the video: tick \
+                 \"Also save the video\", record, and open the recording from the library \
+                 when it is saved."
+                .to_string()),
+        };
+        self.magnified = Some(match source {
+            Ok(source) => magnified::MagnifiedReplay::start(e, number, source, self.ctx.clone()),
+            Err(why) => magnified::MagnifiedReplay::unavailable(e, number, why),
+        });
+    }
+
     /// A replay is being loaded.
     pub fn replay_loading(&self) -> bool {
         self.replay_job.is_some()
@@ -474,6 +590,10 @@ impl TwitchApp {
             self.first_start();
             if let Some(s) = self.options.quit_after_s {
                 self.quit_at = Some(ui.input(|i| i.time) + s);
+            }
+            self.wizard.save_video |= self.options.save_video;
+            if let Some(dir) = self.options.replay.clone() {
+                self.open_replay(dir);
             }
             if self.options.record {
                 let actions = self.wizard.start_free();
@@ -613,6 +733,7 @@ impl TwitchApp {
             Some(library::LibraryAction::Replay(dir)) => self.open_replay(dir),
             Some(library::LibraryAction::BackToLive) => {
                 self.replay = None;
+                self.replay_video = None;
                 self.library.playing = false;
             }
             Some(library::LibraryAction::Delete(dir)) => {
@@ -624,6 +745,7 @@ impl TwitchApp {
             None => {}
         }
 
+        self.follow_replay_video(&ctx);
         let store = self.replay.as_ref().unwrap_or(&self.live);
         let version = if store.is_replay() {
             u64::MAX - 1
@@ -638,12 +760,21 @@ impl TwitchApp {
             .resizable(true)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    let live_frame = (!store.is_replay()).then_some(video::LiveFrame {
-                        frame: &self.frame_info,
-                        layout: self.layout.as_ref(),
-                        quality: self.quality,
-                    });
-                    self.video.ui(ui, store, live_frame);
+                    let shown = if store.is_replay() {
+                        self.replay_video.as_ref().map(|_| video::ShownFrame {
+                            frame: &self.replay_frame_info,
+                            regions: store.regions.as_ref().map(|r| &r.regions),
+                            quality: None,
+                        })
+                    } else {
+                        Some(video::ShownFrame {
+                            frame: &self.frame_info,
+                            regions: self.layout.as_ref().map(|l| &l.regions),
+                            quality: Some(self.quality),
+                        })
+                    };
+                    let note = self.replay_video.as_ref().and_then(|v| v.error());
+                    self.video.ui(ui, store, shown, note.as_deref());
                     ui.separator();
                     let stats = (!store.is_replay()).then_some(self.stats);
                     let face = (!store.is_replay()).then_some(self.face_fraction);
@@ -661,6 +792,7 @@ impl TwitchApp {
             }
             s.band()
         };
+        let mut clicked = None;
         egui::CentralPanel::default().show(ui, |ui| {
             let h = ui.available_height();
             let x_range = traces::ui(ui, store, (h * 0.36).max(150.0));
@@ -669,8 +801,17 @@ impl TwitchApp {
             ui.separator();
             timeline::laterality_ui(ui, store, x_range);
             ui.separator();
-            timeline::events_ui(ui, store, x_range);
+            clicked = timeline::events_ui(ui, store, x_range);
         });
+        if let Some(e) = clicked {
+            self.open_magnified(e);
+        }
+        if let Some(m) = &mut self.magnified {
+            m.ui(&ctx, now);
+            if !m.open {
+                self.magnified = None;
+            }
+        }
 
         // Keep the clock running for countdowns, replay and live data.
         ctx.request_repaint_after(std::time::Duration::from_millis(100));

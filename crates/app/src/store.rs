@@ -8,13 +8,19 @@ use std::sync::Arc;
 use twitchscope_engine::analysis::Analysis;
 use twitchscope_engine::motion::MotionSample;
 use twitchscope_engine::regions::Region;
-use twitchscope_session::{RecordedSession, StepMark};
+use twitchscope_session::{RecordedSession, SessionRegions, StepMark};
 
 /// Where a store's data come from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreMode {
     Live,
-    Replay { dir: PathBuf, title: String },
+    Replay {
+        dir: PathBuf,
+        title: String,
+        /// The session's video and the analysis time of its first frame,
+        /// when it kept one.
+        video: Option<(PathBuf, f64)>,
+    },
 }
 
 /// A session's data, as the views see it.
@@ -33,6 +39,9 @@ pub struct Store {
     pub span_s: f64,
     /// Samples older than this (behind the newest) are dropped (live only).
     pub keep_s: f64,
+    /// Where the regions were in the face's canonical frame (a replay of a
+    /// session that saved them; live, the pipeline's layout says it).
+    pub regions: Option<SessionRegions>,
 }
 
 /// Seconds of recent motion averaged for a region's activity tint.
@@ -50,6 +59,7 @@ impl Store {
             cursor: None,
             span_s: 20.0,
             keep_s: 600.0,
+            regions: None,
         }
     }
 
@@ -61,6 +71,7 @@ impl Store {
             mode: StoreMode::Replay {
                 dir: session.dir.clone(),
                 title,
+                video: session.saved_video(),
             },
             samples: session.samples.clone(),
             analysis: Some(Arc::new(analysis)),
@@ -68,6 +79,7 @@ impl Store {
             cursor,
             span_s: 20.0,
             keep_s: f64::INFINITY,
+            regions: session.regions,
         }
     }
 
@@ -116,6 +128,26 @@ impl Store {
         let a = self.samples.partition_point(|s| s.t < t0);
         let b = self.samples.partition_point(|s| s.t <= t1);
         &self.samples[a..b.max(a)]
+    }
+
+    /// The sample nearest to `t` (a frame's own sample, for its pose).
+    pub fn sample_nearest(&self, t: f64) -> Option<&MotionSample> {
+        let i = self.samples.partition_point(|s| s.t < t);
+        let after = self.samples.get(i);
+        let before = i.checked_sub(1).and_then(|k| self.samples.get(k));
+        match (before, after) {
+            (Some(b), Some(a)) => Some(if t - b.t <= a.t - t { b } else { a }),
+            (b, a) => b.or(a),
+        }
+    }
+
+    /// The replayed session's video and the analysis time of its first
+    /// frame, when it kept one.
+    pub fn video(&self) -> Option<&(PathBuf, f64)> {
+        match &self.mode {
+            StoreMode::Replay { video, .. } => video.as_ref(),
+            StoreMode::Live => None,
+        }
     }
 
     /// The newest sample at or before `t`.

@@ -7,7 +7,7 @@ use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, pos2, vec2};
 use super::store::Store;
 use super::{BILATERAL_COLOR, side_color};
 use twitchscope_engine::analysis::Laterality;
-use twitchscope_engine::events::{EventKind, EventSide};
+use twitchscope_engine::events::{Event, EventKind, EventSide};
 use twitchscope_engine::regions::Side;
 use twitchscope_session::StepPhase;
 
@@ -128,10 +128,12 @@ pub fn laterality_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Ran
     }
 }
 
-pub fn events_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Rangef>) {
+/// The event timeline; returns the spasm event clicked (to replay it
+/// magnified), if one was.
+pub fn events_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Rangef>) -> Option<Event> {
     ui.horizontal(|ui| {
         ui.heading("Event timeline");
-        ui.label("L/R = patient's left/right, B = both sides");
+        ui.label("L/R = patient's left/right, B = both; click to magnify");
     });
     let rows: [(&str, RowFilter); 5] = [
         (
@@ -154,10 +156,12 @@ pub fn events_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Rangef>
     ];
     let row_h = 17.0;
     let steps_h = 16.0;
-    let (rect, _) = ui.allocate_exact_size(
+    let (rect, response) = ui.allocate_exact_size(
         vec2(ui.available_width(), steps_h + row_h * rows.len() as f32),
-        Sense::hover(),
+        Sense::click(),
     );
+    let pointer = response.hover_pos();
+    let mut hovered: Option<&Event> = None;
     let (t0, t1) = store.view_range();
     let plot_rect = time_rect(rect, x_range);
     let axis = Axis {
@@ -240,6 +244,9 @@ pub fn events_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Rangef>
             let x0 = axis.x(e.start_s);
             let x1 = axis.x(e.end_s).max(x0 + 3.0);
             let r = Rect::from_x_y_ranges(x0..=x1, row.top() + 2.0..=row.bottom() - 2.0);
+            if e.is_spasm() && pointer.is_some_and(|p| r.expand(2.0).contains(p)) {
+                hovered = Some(e);
+            }
             let color = event_color(e.side);
             painter.rect_filled(r, 2.0, color);
             if r.width() > 10.0 {
@@ -257,4 +264,15 @@ pub fn events_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Rangef>
         let x = axis.x(store.now());
         painter.vline(x, rect.y_range(), Stroke::new(1.0, Color32::GRAY));
     }
+    let e = hovered?;
+    ui.ctx().set_cursor_icon(egui::CursorIcon::PointingHand);
+    let clicked = response.clicked();
+    response.on_hover_text(format!(
+        "{} {}, {:.1}–{:.1} s: click to see it magnified",
+        e.side.patient_label(),
+        e.kind.name(),
+        e.start_s,
+        e.end_s
+    ));
+    clicked.then(|| e.clone())
 }

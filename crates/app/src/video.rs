@@ -1,14 +1,16 @@
 //! Live view: the frame with the face regions drawn on it, each tinted by its
 //! current activity, mirrored by default for comfort while every label names
-//! the patient's side; and the face-quality indicator. A replay without video
-//! shows a schematic face with the same tinted regions.
+//! the patient's side; and the face-quality indicator. A replay shows the
+//! session's saved video the same way, the regions where the live view drew
+//! them; a replay without video shows a schematic face with the same tinted
+//! regions.
 
 use egui::{Color32, Pos2, Rect, RichText, Sense, Shape, Stroke, TextureHandle, pos2, vec2};
 
 use super::pipeline::{DisplayFrame, FaceQuality};
 use super::store::Store;
 use super::{side_color, side_label};
-use twitchscope_engine::regions::{Region, RegionLayout, Side, rect_corners_in_image};
+use twitchscope_engine::regions::{self as face_regions, Region, Side, rect_corners_in_image};
 
 /// Size, time and pose of the frame in the texture.
 #[derive(Clone, Copy, Debug, Default)]
@@ -32,11 +34,13 @@ impl FrameInfo {
     }
 }
 
-/// Live inputs of the view (absent in a replay).
-pub struct LiveFrame<'a> {
+/// The picture the view shows: the live frame, or a replay's video frame.
+pub struct ShownFrame<'a> {
     pub frame: &'a FrameInfo,
-    pub layout: Option<&'a RegionLayout>,
-    pub quality: FaceQuality,
+    /// The regions in the face's canonical frame, `[side][region]`.
+    pub regions: Option<&'a [[face_regions::Rect; Region::COUNT]; 2]>,
+    /// The face quality, live only.
+    pub quality: Option<FaceQuality>,
 }
 
 pub struct VideoPanel {
@@ -77,15 +81,23 @@ impl VideoPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, store: &Store, live: Option<LiveFrame<'_>>) {
+    /// Draws the view; `note` says why there is no picture (a replay whose
+    /// video cannot be played).
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &Store,
+        shown: Option<ShownFrame<'_>>,
+        note: Option<&str>,
+    ) {
         ui.horizontal(|ui| {
             ui.heading("Live view");
             ui.checkbox(&mut self.mirror, "Mirror preview");
         });
         let activity = store.activity_at(store.now());
         let width = ui.available_width().max(120.0);
-        match (&live, &self.texture) {
-            (Some(l), Some(tex)) if l.frame.width > 0 && !store.is_replay() => {
+        match (&shown, &self.texture) {
+            (Some(l), Some(tex)) if l.frame.width > 0 => {
                 let (fw, fh) = (l.frame.width as f32, l.frame.height as f32);
                 let h = (width * fh / fw).min(ui.available_height() * 0.6).max(60.0);
                 let w = h * fw / fh;
@@ -100,14 +112,15 @@ impl VideoPanel {
                     let x = if self.mirror { fw - p[0] } else { p[0] };
                     pos2(rect.left() + x / fw * w, rect.top() + p[1] / fh * h)
                 };
-                if let (Some(layout), Some(pose)) = (l.layout, l.frame.pose.as_ref()) {
+                if let (Some(regions), Some(pose)) = (l.regions, l.frame.pose.as_ref()) {
+                    let rect = |side: Side, region: Region| regions[side.index()][region.index()];
                     for side in Side::BOTH {
                         for region in Region::ALL {
-                            let c = rect_corners_in_image(&layout.rect(side, region), pose);
+                            let c = rect_corners_in_image(&rect(side, region), pose);
                             let pts: Vec<Pos2> = c.iter().map(|&p| to_screen(p)).collect();
                             draw_region(ui, &pts, side, activity[side.index()][region.index()]);
                         }
-                        let brow = rect_corners_in_image(&layout.rect(side, Region::Brow), pose);
+                        let brow = rect_corners_in_image(&rect(side, Region::Brow), pose);
                         let top = brow.iter().map(|&p| to_screen(p)).fold(
                             pos2(0.0, f32::INFINITY),
                             |a, b| {
@@ -129,7 +142,15 @@ impl VideoPanel {
                     }
                 }
                 self.edge_labels(ui, rect);
-                ui.label(format!("t = {:.1} s, frame {}", l.frame.t, l.frame.index));
+                if store.is_replay() {
+                    ui.label(format!(
+                        "replay at t = {:.1} s: the saved video, frame at {:.2} s",
+                        store.now(),
+                        l.frame.t
+                    ));
+                } else {
+                    ui.label(format!("t = {:.1} s, frame {}", l.frame.t, l.frame.index));
+                }
             }
             _ => {
                 let h = (width * 0.75).min(ui.available_height() * 0.6).max(60.0);
@@ -148,17 +169,16 @@ impl VideoPanel {
                 }
                 self.edge_labels(ui, rect);
                 if store.is_replay() {
+                    let why = note.unwrap_or("no video saved");
                     ui.label(format!(
-                        "replay at t = {:.1} s (no video saved: schematic regions)",
+                        "replay at t = {:.1} s ({why}: schematic regions)",
                         store.now()
                     ));
                 }
             }
         }
-        if let Some(l) = &live
-            && !store.is_replay()
-        {
-            quality_ui(ui, &l.quality);
+        if let Some(q) = shown.as_ref().and_then(|l| l.quality.as_ref()) {
+            quality_ui(ui, q);
         }
     }
 
