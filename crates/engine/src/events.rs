@@ -25,7 +25,14 @@
 //!    times the typical activity, within [`EventConfig::bilateral_balance`]
 //!    of each other, for [`EventConfig::bilateral_clonic_min_s`], is a
 //!    bilateral clonic burst; blinks are masked out of that energy, so a
-//!    flurry of normal blinks is not one. A closure too long for a blink
+//!    flurry of normal blinks is not one. Brief closures of both eyes
+//!    repeating faster than anyone blinks ([`BLINK_TRAIN`] starting under
+//!    [`BLINK_TRAIN_GAP_S`] apart) are a bilateral clonic burst too, full
+//!    closures anywhere and partial ones while the head is still
+//!    ([`EventConfig::train_still_head_speed`]): blepharospasm's twitches
+//!    need not shut the eyes, and their narrowing is masked out of the
+//!    energy as shallow blinks; but a head turning or bobbing quickly dips
+//!    both apertures together. A closure too long for a blink
 //!    whose full closures lie [`DOUBLE_BLINK_GAP_S`] apart or more is a
 //!    double blink (the lids half-open between two blinks, common on real
 //!    faces), counted as two.
@@ -287,6 +294,10 @@ pub struct EventConfig {
     pub bilateral_balance: f32,
     /// Shortest bilateral clonic burst, seconds.
     pub bilateral_clonic_min_s: f64,
+    /// Head speed (face units / s) at most, for partial closures of both
+    /// eyes to count in a train of twitches (rule 3): with the head moving,
+    /// blur and foreshortening narrow both eyes' apertures together.
+    pub train_still_head_speed: f32,
     /// How much more one eye must be closed than the other (closure
     /// difference) for a tonic spasm.
     pub tonic_asymmetry: f32,
@@ -353,6 +364,7 @@ impl Default for EventConfig {
             bilateral_energy: 2.0,
             bilateral_balance: 2.0,
             bilateral_clonic_min_s: 1.0,
+            train_still_head_speed: 40.0,
             tonic_asymmetry: 0.15,
             tonic_min_closure: 0.1,
             tonic_jitter_factor: 4.0,
@@ -726,7 +738,7 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     // Rules 2 and 3: closures of both eyes. Each stretch where both eyes
     // are closed at least `blink_mask_fraction` of a blink is one closure;
     // it is a blink if both eyes went past `blink_closure` and it was brief,
-    // a bilateral tonic spasm if both were shut for long. Brief full closures
+    // a bilateral tonic spasm if both were shut for long. Brief closures
     // in quick succession (at least BLINK_TRAIN in a row, starts under
     // BLINK_TRAIN_GAP_S apart: faster than anyone blinks) are a bilateral
     // clonic burst instead.
@@ -740,10 +752,21 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
         samples(config.bilateral_min_s),
         samples(DOUBLE_BLINK_GAP_S),
     );
-    // A train is made of full closures: a squint hovering around the
-    // shallow level breaks into many short stretches of its own.
+    // A train is made of full closures, or of partial ones while the head
+    // is still: a squint hovering around the shallow level breaks into many
+    // short stretches of its own, and so do both apertures of a face
+    // turning or bobbing quickly; a still face narrowing both eyes several
+    // times a second is twitching (blepharospasm's clonic form, which need
+    // not shut the eyes).
+    let still = |r: &(usize, usize)| {
+        signals
+            .head_speed
+            .get(r.0..r.1)
+            .is_none_or(|h| h.iter().all(|&h| h <= config.train_still_head_speed))
+    };
     let brief = |r: &(usize, usize)| {
-        (r.1 - r.0) as f64 / rate <= config.blink_max_s && deep[r.0..r.1].iter().any(|d| *d)
+        (r.1 - r.0) as f64 / rate <= config.blink_max_s
+            && (deep[r.0..r.1].iter().any(|d| *d) || still(r))
     };
     let mut in_train = vec![false; closures.len()];
     let mut run_start = 0;
@@ -1437,6 +1460,26 @@ mod tests {
 
     fn spasms(ev: &[Event]) -> Vec<&Event> {
         ev.iter().filter(|e| e.is_spasm()).collect()
+    }
+
+    /// Both eyes narrowing by a third four times a second (blepharospasm's
+    /// clonic form, not shutting the eyes) is a bilateral burst on a still
+    /// face; the same dips while the head moves quickly prove nothing.
+    #[test]
+    fn partial_closures_of_both_eyes_in_a_train_are_a_burst_when_the_head_is_still() {
+        let mut s = quiet(20.0);
+        add_closure(&mut s, &Side::BOTH, 8.0, 9.5, clonic(4.0, 0.35), &[]);
+        let ev = detect_events(&s, &EventConfig::default());
+        let sp = spasms(&ev);
+        assert_eq!(sp.len(), 1, "{ev:#?}");
+        assert_eq!(sp[0].side, EventSide::Bilateral);
+        assert_eq!(sp[0].kind, EventKind::Clonic);
+        assert!(sp[0].start_s < 8.5 && sp[0].end_s > 9.0, "{:?}", sp[0]);
+
+        let moving = (7.5 * RATE) as usize..(10.0 * RATE) as usize;
+        s.head_speed[moving].fill(70.0);
+        let ev = detect_events(&s, &EventConfig::default());
+        assert!(spasms(&ev).is_empty(), "{ev:#?}");
     }
 
     #[test]
