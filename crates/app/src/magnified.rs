@@ -38,14 +38,7 @@ enum Request {
 }
 
 enum Reply {
-    Prepared {
-        width: usize,
-        height: usize,
-        fps: f64,
-        start_s: f64,
-        plain: Arc<Vec<u8>>,
-        auto_alpha: f32,
-    },
+    Prepared(Prepared),
     Magnified(f32, Arc<Vec<u8>>),
     Saved(Result<PathBuf, String>),
     Failed(String),
@@ -114,46 +107,41 @@ impl MagnifiedReplay {
         let error = spawned
             .err()
             .map(|e| format!("cannot prepare the clip: {e}"));
-        MagnifiedReplay {
-            event,
-            number,
-            source,
-            requests: req_tx,
-            replies: rep_rx,
-            prepared: None,
-            alpha: None,
-            asked: None,
-            plain: false,
-            error,
-            saving: false,
-            saved: None,
-            texture: None,
-            texture_of: None,
-            started: None,
-            open: true,
-        }
+        MagnifiedReplay::with(event, number, source, req_tx, rep_rx, error)
     }
 
     /// The window for an event whose clip cannot be made, saying why.
     pub fn unavailable(event: Event, number: usize, why: String) -> MagnifiedReplay {
+        let source = ClipSource {
+            video: PathBuf::new(),
+            video_start_s: 0.0,
+            duration_s: 0.0,
+            save_dir: PathBuf::new(),
+        };
         let (requests, _) = mpsc::channel();
         let (_, replies) = mpsc::channel();
+        MagnifiedReplay::with(event, number, source, requests, replies, Some(why))
+    }
+
+    fn with(
+        event: Event,
+        number: usize,
+        source: ClipSource,
+        requests: Sender<Request>,
+        replies: Receiver<Reply>,
+        error: Option<String>,
+    ) -> MagnifiedReplay {
         MagnifiedReplay {
             event,
             number,
-            source: ClipSource {
-                video: PathBuf::new(),
-                video_start_s: 0.0,
-                duration_s: 0.0,
-                save_dir: PathBuf::new(),
-            },
+            source,
             requests,
             replies,
             prepared: None,
             alpha: None,
             asked: None,
             plain: false,
-            error: Some(why),
+            error,
             saving: false,
             saved: None,
             texture: None,
@@ -215,24 +203,9 @@ impl MagnifiedReplay {
     pub fn poll(&mut self) {
         loop {
             match self.replies.try_recv() {
-                Ok(Reply::Prepared {
-                    width,
-                    height,
-                    fps,
-                    start_s,
-                    plain,
-                    auto_alpha,
-                }) => {
-                    self.prepared = Some(Prepared {
-                        width,
-                        height,
-                        fps,
-                        start_s,
-                        plain,
-                        auto_alpha,
-                        magnified: None,
-                    });
-                    self.alpha.get_or_insert(auto_alpha);
+                Ok(Reply::Prepared(p)) => {
+                    self.alpha.get_or_insert(p.auto_alpha);
+                    self.prepared = Some(p);
                 }
                 Ok(Reply::Magnified(alpha, frames)) => {
                     if let Some(p) = &mut self.prepared {
@@ -454,14 +427,15 @@ fn worker(
             return;
         }
     };
-    send(Reply::Prepared {
+    send(Reply::Prepared(Prepared {
         width: clip.luma.width,
         height: clip.luma.height,
         fps: clip.fps,
         start_s: clip.start_s,
         plain: Arc::new(clip.colour.clone()),
         auto_alpha,
-    });
+        magnified: None,
+    }));
     while let Ok(first) = requests.recv() {
         // Only the newest factor matters: the slider moves faster than
         // the clip is magnified. Saves are all done, in order.
