@@ -202,7 +202,6 @@ fn decode_thread(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
     use std::time::{Duration, Instant};
 
     /// Waits for a frame newer than `seen` (the decoder is asynchronous).
@@ -224,17 +223,9 @@ mod tests {
     fn the_video_follows_the_cursor() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("video.mp4");
-        // A frame counter burnt in is not needed: testsrc's picture moves
-        // every frame, so frames at different times differ.
-        let ok = Command::new("ffmpeg")
-            .args(["-v", "error", "-f", "lavfi", "-i"])
-            .arg("testsrc=size=96x64:rate=25:duration=4")
-            .args(["-c:v", "libx264", "-pix_fmt", "yuv444p", "-qp", "0"])
-            .arg(&path)
-            .status()
-            .expect("ffmpeg runs")
-            .success();
-        assert!(ok);
+        // testsrc's picture moves every frame: frames at different times
+        // differ.
+        twitchscope_engine::source::testing::test_pattern(&path, (96, 64), 25, 4.0).unwrap();
         let start = 100.0;
         let v = ReplayVideo::open(path.clone(), start, None);
         let mut seen = 0;

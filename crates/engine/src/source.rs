@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::thread::JoinHandle;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 
 use crate::frame::{EndedEarly, Frame, FrameSource, SourceInfo};
 
@@ -446,6 +446,33 @@ impl Drop for VideoFileSource {
     }
 }
 
+/// Videos for tests, made by ffmpeg.
+pub mod testing {
+    use super::*;
+
+    /// Writes ffmpeg's moving test pattern, `size` pixels at `fps` for
+    /// `seconds`, losslessly (H.264, 4:4:4, qp 0): every frame differs from
+    /// the others and decodes to exactly what was encoded.
+    pub fn test_pattern(path: &Path, size: (usize, usize), fps: u32, seconds: f64) -> Result<()> {
+        let pattern = format!(
+            "testsrc=size={}x{}:rate={fps}:duration={seconds}",
+            size.0, size.1
+        );
+        let status = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", &pattern])
+            .args(["-c:v", "libx264", "-pix_fmt", "yuv444p", "-qp", "0"])
+            .arg(path)
+            .status()
+            .context("running ffmpeg")?;
+        ensure!(
+            status.success(),
+            "ffmpeg could not write {}",
+            path.display()
+        );
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,15 +639,7 @@ mod tests {
     fn opened_at_a_time_the_frames_are_the_files_own() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clip.mp4");
-        let ok = Command::new("ffmpeg")
-            .args(["-v", "error", "-f", "lavfi", "-i"])
-            .arg("testsrc=size=64x48:rate=30:duration=2")
-            .args(["-c:v", "libx264", "-pix_fmt", "yuv444p", "-qp", "0"])
-            .arg(&path)
-            .status()
-            .expect("ffmpeg runs")
-            .success();
-        assert!(ok);
+        testing::test_pattern(&path, (64, 48), 30, 2.0).unwrap();
         let mut whole = VideoFileSource::open(&path).unwrap();
         let mut frames = Vec::new();
         let mut f = Frame::default();
