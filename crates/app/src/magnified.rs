@@ -333,6 +333,22 @@ impl MagnifiedReplay {
             let w = ui.available_width().clamp(160.0, 900.0);
             let h = w * p.height as f32 / p.width.max(1) as f32;
             ui.image((tex.id(), vec2(w, h)));
+            // Where the clip is: the event's span shaded, the frame shown
+            // as a line.
+            let (bar, _) = ui.allocate_exact_size(vec2(w, 8.0), egui::Sense::hover());
+            let end = p.start_s + frames as f64 / p.fps;
+            let x = |t: f64| {
+                bar.left()
+                    + bar.width() * ((t - p.start_s) / (end - p.start_s)).clamp(0.0, 1.0) as f32
+            };
+            let painter = ui.painter();
+            painter.rect_filled(bar, 2.0, Color32::from_gray(45));
+            let span = egui::Rect::from_x_y_ranges(
+                x(self.event.start_s)..=x(self.event.end_s),
+                bar.y_range(),
+            );
+            painter.rect_filled(span, 2.0, crate::timeline::event_color(self.event.side));
+            painter.vline(x(t), bar.y_range(), egui::Stroke::new(2.0, Color32::WHITE));
         }
         ui.label(
             "The window over both eyes follows the face; image-right is the patient's left \

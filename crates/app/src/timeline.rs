@@ -25,7 +25,7 @@ pub fn laterality_color(l: Laterality) -> Color32 {
     }
 }
 
-fn event_color(side: EventSide) -> Color32 {
+pub(crate) fn event_color(side: EventSide) -> Color32 {
     match side {
         EventSide::Left => side_color(Side::Left),
         EventSide::Right => side_color(Side::Right),
