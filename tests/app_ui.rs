@@ -211,6 +211,15 @@ fn every_panel_is_shown_and_a_recording_replays() {
         std::thread::sleep(Duration::from_millis(30));
     }
     assert!(shown, "the replay does not show the saved video");
+    // ... and keeps showing it while the live demo goes on underneath.
+    for _ in 0..20 {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(
+        harness.state().shows_replay_video(),
+        "a live frame replaced the replay's picture"
+    );
 
     // An event of the replay, magnified: the clip is cut and magnified off
     // the UI thread, plays, shows as filmed on request, and saves as MP4.

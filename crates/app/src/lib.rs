@@ -115,6 +115,11 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }
 
+/// Set in the version of a replay video frame in the view's texture:
+/// replay frames count apart from live ones, so switching between them
+/// always uploads the picture, and the view can tell which it shows.
+const REPLAY_FRAME: u64 = 1 << 63;
+
 /// The application state.
 pub struct TwitchApp {
     options: AppOptions,
@@ -382,8 +387,13 @@ impl TwitchApp {
         self.face_fraction = live.face_visible_fraction;
         drop(live);
         if new_frame {
-            self.video
-                .update_texture(ctx, &self.shown_frame, self.shown_frame_version);
+            // The view shows one picture: while a replay is open it is the
+            // replay's video, and the live frames wait (back to live shows
+            // the newest at once).
+            if self.replay.is_none() {
+                self.video
+                    .update_texture(ctx, &self.shown_frame, self.shown_frame_version);
+            }
             self.frame_info = video::FrameInfo::of(&self.shown_frame);
         }
         if saved {
@@ -497,9 +507,7 @@ impl TwitchApp {
             self.replay_frame.pose = store
                 .sample_nearest(self.replay_frame.t)
                 .and_then(|s| s.pose);
-            // Replay frames count apart from live ones (the top bit), so
-            // switching between them always uploads the picture.
-            let version = self.replay_frame_seen | 1 << 63;
+            let version = self.replay_frame_seen | REPLAY_FRAME;
             self.video.update_texture(ctx, &self.replay_frame, version);
             self.replay_frame_info = video::FrameInfo::of(&self.replay_frame);
         }
@@ -573,6 +581,12 @@ impl TwitchApp {
             Ok(source) => magnified::MagnifiedReplay::start(e, number, source, self.ctx.clone()),
             Err(why) => magnified::MagnifiedReplay::unavailable(e, number, why),
         });
+    }
+
+    /// The view's picture is a frame of the replayed session's video (not
+    /// a live frame).
+    pub fn shows_replay_video(&self) -> bool {
+        self.video.texture_version() & REPLAY_FRAME != 0
     }
 
     /// A replay is being loaded.
@@ -734,6 +748,10 @@ impl TwitchApp {
             Some(library::LibraryAction::BackToLive) => {
                 self.replay = None;
                 self.replay_video = None;
+                // The picture goes back to the newest live frame at once,
+                // even if the live source has ended and sends no more.
+                self.video
+                    .update_texture(&ctx, &self.shown_frame, self.shown_frame_version);
                 self.library.playing = false;
             }
             Some(library::LibraryAction::Delete(dir)) => {

@@ -59,6 +59,11 @@ impl VideoPanel {
         }
     }
 
+    /// The version of the frame in the texture (0: none yet).
+    pub fn texture_version(&self) -> u64 {
+        self.version
+    }
+
     /// Uploads the frame if it is newer than the texture.
     pub fn update_texture(&mut self, ctx: &egui::Context, frame: &DisplayFrame, version: u64) {
         if version == self.version
