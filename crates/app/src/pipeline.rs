@@ -956,33 +956,54 @@ fn publish_live_analysis(
 }
 
 /// Saves frames as H.264 through the `ffmpeg` program, on its own thread so
-/// encoding never stalls the analysis (frames are skipped, and counted, if
-/// the encoder falls behind).
+/// encoding never stalls the analysis. A frame that cannot be queued (the
+/// encoder is behind, or the picture size changed) is skipped and counted,
+/// and the next frame queued stands in for it as well: the video keeps one
+/// frame per frame pushed, so its time stays the recording's (a replay, a
+/// clip or the report finds each moment by the video's own clock).
 pub struct VideoWriter {
-    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    tx: Option<std::sync::mpsc::SyncSender<(Vec<u8>, u64)>>,
     spare: Receiver<Vec<u8>>,
     thread: Option<JoinHandle<Result<()>>>,
     frame_bytes: usize,
     pub skipped: u64,
+    /// Frames skipped since the last one queued: it is written this many
+    /// times more.
+    owed: u64,
 }
+
+/// Frames the video thread may hold before frames are skipped.
+const VIDEO_QUEUE: usize = 8;
 
 impl VideoWriter {
     pub fn start(path: &Path, width: usize, height: usize, fps: f64) -> Result<VideoWriter> {
+        Self::start_with_queue(path, width, height, fps, VIDEO_QUEUE)
+    }
+
+    fn start_with_queue(
+        path: &Path,
+        width: usize,
+        height: usize,
+        fps: f64,
+        queue: usize,
+    ) -> Result<VideoWriter> {
         anyhow::ensure!(width > 0 && height > 0, "unknown frame size");
         let fps = if fps > 0.0 { fps } else { 30.0 };
         let mut encoder = Encoder::spawn(width, height, &format!("{fps}"), 23, path)
             .context("cannot save the video")?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(queue);
         let (spare_tx, spare_rx) = channel::<Vec<u8>>();
         let thread = std::thread::Builder::new()
             .name("video".into())
             .spawn(move || -> Result<()> {
                 let mut open = true;
-                for buf in rx {
+                for (buf, times) in rx {
                     // After a failed write, ffmpeg's own message comes from
                     // `finish`; the frames still go back for reuse.
-                    if open {
-                        open = encoder.write(&buf);
+                    for _ in 0..times {
+                        if open {
+                            open = encoder.write(&buf);
+                        }
                     }
                     let _ = spare_tx.send(buf);
                 }
@@ -995,25 +1016,32 @@ impl VideoWriter {
             thread: Some(thread),
             frame_bytes: width * height * 3,
             skipped: 0,
+            owed: 0,
         })
     }
 
-    /// Queues one frame (skipped if the encoder is behind or the size changed).
+    /// Queues one frame (see [`VideoWriter`] for a frame that cannot be).
     pub fn push(&mut self, frame: &Frame) {
         let Some(tx) = &self.tx else { return };
         if frame.rgb.len() != self.frame_bytes {
             self.skipped += 1;
+            self.owed += 1;
             return;
         }
         let mut buf = self.spare.try_recv().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(&frame.rgb);
-        if tx.try_send(buf).is_err() {
-            self.skipped += 1;
+        match tx.try_send((buf, 1 + self.owed)) {
+            Ok(()) => self.owed = 0,
+            Err(_) => {
+                self.skipped += 1;
+                self.owed += 1;
+            }
         }
     }
 
-    /// Ends the video and waits for ffmpeg.
+    /// Ends the video and waits for ffmpeg. Frames skipped after the last
+    /// one queued have nothing to stand in for them: the video ends there.
     pub fn finish(mut self) -> Result<()> {
         self.tx = None;
         match self.thread.take() {
@@ -1031,5 +1059,47 @@ impl Drop for VideoWriter {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames that cannot be queued still count in the video: the next
+    /// frame queued stands in for them, so the video has one frame per frame
+    /// pushed (up to the last one queued) and keeps the recording's time.
+    #[test]
+    fn a_video_that_skips_frames_keeps_its_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("video.mp4");
+        // No queue: a frame is taken only while the encoder waits for one,
+        // so pushing quickly skips most frames.
+        let mut v = VideoWriter::start_with_queue(&path, 64, 48, 30.0, 0).unwrap();
+        let mut frame = Frame::default();
+        frame.ensure_size(64, 48);
+        let pushed = 90;
+        for k in 0..pushed {
+            frame.rgb.fill((k * 2) as u8);
+            v.push(&frame);
+            if k % 15 == 14 {
+                std::thread::sleep(Duration::from_millis(60));
+            }
+        }
+        let (skipped, tail) = (v.skipped, v.owed);
+        v.finish().unwrap();
+        assert!(
+            skipped > tail,
+            "no skipped frame was made up: {skipped} skipped, {tail} at the end"
+        );
+        let frames = twitchscope_engine::source::probe(&path)
+            .unwrap()
+            .frames
+            .unwrap();
+        assert_eq!(
+            frames,
+            pushed - tail,
+            "{skipped} skipped, {tail} at the end"
+        );
     }
 }
