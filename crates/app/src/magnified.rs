@@ -34,7 +34,12 @@ pub struct ClipSource {
 
 enum Request {
     Magnify(f32),
-    Save { alpha: f32, out: PathBuf },
+    /// The frames shown (magnified by `alpha`), saved beside the plain ones.
+    Save {
+        alpha: f32,
+        magnified: Arc<Vec<u8>>,
+        out: PathBuf,
+    },
 }
 
 enum Reply {
@@ -179,11 +184,7 @@ impl MagnifiedReplay {
     /// Saves the clip (plain beside magnified) as `extension` ("mp4" or
     /// "gif") into the save folder.
     pub fn save(&mut self, extension: &str) {
-        let Some(alpha) = self
-            .prepared
-            .as_ref()
-            .and_then(|p| p.magnified.as_ref())
-            .map(|m| m.0)
+        let Some((alpha, magnified)) = self.prepared.as_ref().and_then(|p| p.magnified.clone())
         else {
             return;
         };
@@ -195,7 +196,12 @@ impl MagnifiedReplay {
             (1.0 + alpha).round()
         );
         let out = self.source.save_dir.join(name);
-        self.saving = self.requests.send(Request::Save { alpha, out }).is_ok();
+        let request = Request::Save {
+            alpha,
+            magnified,
+            out,
+        };
+        self.saving = self.requests.send(request).is_ok();
         self.saved = None;
     }
 
@@ -469,17 +475,21 @@ fn worker(
                     }
                 }
                 Request::Magnify(_) => {}
-                Request::Save { alpha, out } => {
-                    send(Reply::Saved(save(&clip, alpha, &out)));
+                Request::Save {
+                    alpha,
+                    magnified,
+                    out,
+                } => {
+                    send(Reply::Saved(save(&clip, alpha, &magnified, &out)));
                 }
             }
         }
     }
 }
 
-fn save(clip: &EventClip, alpha: f32, out: &Path) -> Result<PathBuf, String> {
-    let magnified = strips::magnified_frames(clip, alpha).map_err(|e| format!("{e:#}"))?;
-    let m = strips::side_by_side(clip, &magnified, alpha);
+/// Saves the frames shown (`magnified`, by `alpha`) beside the plain ones.
+fn save(clip: &EventClip, alpha: f32, magnified: &[u8], out: &Path) -> Result<PathBuf, String> {
+    let m = strips::side_by_side(clip, magnified, alpha);
     if let Some(dir) = out.parent() {
         create_private_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }

@@ -331,8 +331,8 @@ impl Drop for ClipDecoder {
 }
 
 /// The face-aligned window over both eyes around one event, every frame:
-/// luma for the magnification, colour for the pictures.
-#[derive(Clone, Debug)]
+/// luma for the magnification, colour for the pictures, and the motion in
+/// the spasm band, band-passed once for every factor asked of it.
 pub struct EventClip {
     pub luma: Clip,
     /// `frames × width × height × 3` RGB bytes.
@@ -340,9 +340,27 @@ pub struct EventClip {
     pub fps: f64,
     /// Analysis time of the first frame, seconds.
     pub start_s: f64,
+    band: magnify::MotionBand,
 }
 
 impl EventClip {
+    /// The clip of these frames, its spasm band measured.
+    pub fn new(luma: Clip, colour: Vec<u8>, fps: f64, start_s: f64) -> Result<EventClip> {
+        use closeup_settings::*;
+        ensure!(
+            colour.len() == luma.pixels.len() * 3,
+            "the colour frames do not match the luma ones"
+        );
+        let band = magnify::MotionBand::of(&luma, fps, BAND_HZ, LEVEL)?;
+        Ok(EventClip {
+            luma,
+            colour,
+            fps,
+            start_s,
+            band,
+        })
+    }
+
     pub fn frames(&self) -> usize {
         self.luma.frames()
     }
@@ -445,28 +463,29 @@ pub fn event_clip(
         "the clip gave {n} frames the second time, {frames} the first"
     );
 
-    Ok(EventClip {
-        luma,
-        colour,
-        fps,
-        start_s: clip_start,
-    })
+    EventClip::new(luma, colour, fps, clip_start)
 }
 
 /// The close-up of event `e` from `video` (see [`event_clip`]).
 pub fn closeup(video: &Path, e: &Event, duration_s: f64, video_start_s: f64) -> Result<CloseUp> {
     use closeup_settings::*;
     let clip = event_clip(video, e, duration_s, video_start_s)?;
-    let (luma, fps) = (&clip.luma, clip.fps);
+    let luma = &clip.luma;
     let (width, height, frames) = (luma.width, luma.height, luma.frames());
     let time = |i: usize| clip.time(i);
     let peak =
         peak_frame(luma, e, time).context("the event's clip has no frame inside the event")?;
-    // One band-pass of the clip; only the peak frame is drawn from it.
-    let band = magnify::MotionBand::of(luma, fps, BAND_HZ, LEVEL)?;
-    let factor = safe_factor(luma, &band, peak, e.side, &mut Vec::new(), &mut Vec::new());
+    // Only the peak frame is drawn from the clip's band.
+    let factor = safe_factor(
+        luma,
+        &clip.band,
+        peak,
+        e.side,
+        &mut Vec::new(),
+        &mut Vec::new(),
+    );
     let mut magnified = luma.frame(peak).to_vec();
-    band.add_to(peak, factor, &mut magnified);
+    clip.band.add_to(peak, factor, &mut magnified);
     let frame_rgb = |i: usize| clip.rgb(i);
     // The colour picture with the luma's magnified change added to each
     // channel (magnifying brightness only, as Wu et al. do in YIQ).
@@ -552,13 +571,10 @@ pub struct MagnifiedClip {
 /// peak, so the factor must keep all of them faithful (a blink inside the
 /// event moves far more than a twitch and would turn into blotches).
 pub fn auto_factor(clip: &EventClip, e: &Event) -> Result<f32> {
-    use closeup_settings::*;
-    let luma = &clip.luma;
-    let band = magnify::MotionBand::of(luma, clip.fps, BAND_HZ, LEVEL)?;
     let (mut unit, mut changes) = (Vec::new(), Vec::new());
     (0..clip.frames())
         .filter(|&i| (e.start_s..=e.end_s).contains(&clip.time(i)))
-        .map(|i| safe_factor(luma, &band, i, e.side, &mut unit, &mut changes))
+        .map(|i| safe_factor(&clip.luma, &clip.band, i, e.side, &mut unit, &mut changes))
         .reduce(f32::min)
         .context("the event's clip has no frame inside the event")
 }
@@ -566,19 +582,17 @@ pub fn auto_factor(clip: &EventClip, e: &Event) -> Result<f32> {
 /// Every frame of `clip` in colour with the motion in the spasm band
 /// magnified `1 + alpha` times: `frames × width × height × 3` RGB bytes.
 pub fn magnified_frames(clip: &EventClip, alpha: f32) -> Result<Vec<u8>> {
-    use closeup_settings::*;
     ensure!(
         alpha.is_finite() && (0.0..=100.0).contains(&alpha),
         "the magnification factor must be between 0 and 100 (got {alpha})"
     );
     let luma = &clip.luma;
-    let band = magnify::MotionBand::of(luma, clip.fps, BAND_HZ, LEVEL)?;
     let n = luma.width * luma.height;
     let mut out = clip.colour.clone();
     let mut magnified = vec![0.0f32; n];
     for (i, rgb) in out.chunks_exact_mut(n * 3).enumerate() {
         magnified.copy_from_slice(luma.frame(i));
-        band.add_to(i, alpha, &mut magnified);
+        clip.band.add_to(i, alpha, &mut magnified);
         add_luma_change(rgb, &magnified, luma.frame(i));
     }
     Ok(out)
@@ -778,12 +792,7 @@ mod tests {
                 }
             }
         }
-        EventClip {
-            luma,
-            colour,
-            fps,
-            start_s: 10.0,
-        }
+        EventClip::new(luma, colour, fps, 10.0).unwrap()
     }
 
     #[test]
