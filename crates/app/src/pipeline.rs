@@ -760,14 +760,11 @@ impl AnalysisWorker {
                 lock(&self.shared.live).recording = Recording::Failed(msg);
             }
         }
-        let newest = self
-            .ready
-            .last()
-            .map(|r| (r.index, r.sample.pose, r.sample));
+        let newest = self.ready.last().map(|r| (r.index, r.sample));
         // Frames whose reports are out go back to the capture thread; the
         // newest reported one is shown.
         let mut shown: Option<Frame> = None;
-        if let Some((index, _, _)) = newest {
+        if let Some((index, _)) = newest {
             while self.held.front().is_some_and(|f| f.index <= index) {
                 let f = self.held.pop_front().expect("checked above");
                 if f.index == index {
@@ -790,10 +787,10 @@ impl AnalysisWorker {
             if live.layout.is_none() {
                 live.layout = engine.layout().cloned();
             }
-            if let (Some(mut f), Some((index, pose, sample))) = (shown, newest) {
+            if let (Some(mut f), Some((index, sample))) = (shown, newest) {
                 live.quality = FaceQuality::measure(
                     &f,
-                    pose,
+                    sample.pose,
                     live.layout.as_ref(),
                     engine.head_yaw_deg(),
                     sample.head_speed,
@@ -805,7 +802,7 @@ impl AnalysisWorker {
                 d.height = f.height;
                 d.t = f.timestamp_s;
                 d.index = index;
-                d.pose = pose;
+                d.pose = sample.pose;
                 live.frame_version += 1;
                 // The buffer swapped in is the previous display frame's.
                 f.rgb.resize(f.width * f.height * 3, 0);
