@@ -13,6 +13,18 @@ fn twitchscope(args: &[&str]) -> Output {
         .expect("run twitchscope")
 }
 
+/// Runs the program, asserts it succeeded and returns what it printed.
+fn twitchscope_ok(args: &[&str]) -> String {
+    let out = twitchscope(args);
+    assert!(
+        out.status.success(),
+        "twitchscope {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Asserts a clean failure whose message contains `needle`.
 fn assert_user_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -165,7 +177,7 @@ fn analyze_writes_json_and_csv_in_the_documented_schema() {
     synth::render(&spec, &video).unwrap();
     let json = dir.path().join("a.json");
     let csv = dir.path().join("csv");
-    let out = twitchscope(&[
+    let stdout = twitchscope_ok(&[
         "analyze",
         video.to_str().unwrap(),
         "--json",
@@ -173,12 +185,6 @@ fn analyze_writes_json_and_csv_in_the_documented_schema() {
         "--csv",
         csv.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("LEFT"), "{stdout}");
     assert!(stdout.contains("not a diagnosis"), "{stdout}");
 
@@ -231,19 +237,12 @@ fn analyze_ok(video: &Path, dir: &Path) -> (String, serde_json::Value) {
         "{}.json",
         video.file_stem().unwrap().to_string_lossy()
     ));
-    let out = twitchscope(&[
+    let stdout = twitchscope_ok(&[
         "analyze",
         video.to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        video.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     (
         stdout,
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap(),
@@ -405,13 +404,7 @@ fn rotation_high_frame_rates_and_uneven_timing_keep_the_results() {
 
 #[test]
 fn demo_runs_on_the_embedded_sample() {
-    let out = twitchscope(&["demo"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = twitchscope_ok(&["demo"]);
     // The sample is a patient-left hemifacial spasm phantom.
     assert!(stdout.contains("patient's LEFT"), "{stdout}");
 }
@@ -671,7 +664,7 @@ fn a_magnified_clip_of_an_event_is_saved_as_mp4_and_gif() {
         let (start, end) = (e["start_s"].as_f64().unwrap(), e["end_s"].as_f64().unwrap());
         let expected = (end + 0.5).min(start - 0.5 + 4.0) - (start - 0.5);
         let out_path = dir.path().join(name);
-        let out = twitchscope(&[
+        let stdout = twitchscope_ok(&[
             "clip",
             sample.to_str().unwrap(),
             "--event",
@@ -679,12 +672,6 @@ fn a_magnified_clip_of_an_event_is_saved_as_mp4_and_gif() {
             "-o",
             out_path.to_str().unwrap(),
         ]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         assert!(stdout.contains("MAGNIFIED"), "{stdout}");
         let probe = Command::new("ffprobe")
             .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
