@@ -12,8 +12,9 @@
 //! Per frame the engine places the regions on the person's resting face
 //! (learned over the first seconds, see [`RestShape`]), measures the skin's
 //! motion from pixels ([`MotionAnalyzer`]) and reads both eyes' lids with the
-//! eye model ([`EyeReaders`], one thread per eye); the face mesh runs every
-//! 1/10 s on a worker thread and only steers the pose.
+//! eye model ([`EyeReaders`], one thread per eye; every frame while the lids
+//! move, ten a second while they are still: [`EyeSchedule`]); the face mesh
+//! runs every 1/10 s on a worker thread and only steers the pose.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
@@ -24,7 +25,7 @@ use ndarray::{Array3, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_events};
-use crate::eyes::{EYE_QUEUE, EyeReaders};
+use crate::eyes::{EYE_QUEUE, EyeReaders, EyeSchedule, lid_speed};
 use crate::face::FaceTracker;
 use crate::figures::{self, COLUMNS, SideFigures, side_figures};
 use crate::frame::{EndedEarly, Frame, FrameSource, SourceInfo};
@@ -363,8 +364,10 @@ pub struct Engine {
     frames_in: u64,
     coverage: Coverage,
     fit_scratch: Vec<[f32; 2]>,
-    /// The eye model, run on both eyes of every measured frame.
+    /// The eye model, run on both eyes of the measured frames the schedule
+    /// picks.
     eyes: EyeReaders,
+    eye_schedule: EyeSchedule,
     /// Measured frames waiting for their eyes' lids, oldest first.
     awaiting: VecDeque<Awaiting>,
 }
@@ -429,6 +432,7 @@ impl Engine {
             coverage: Coverage::default(),
             fit_scratch: Vec::with_capacity(32),
             eyes: EyeReaders::new()?,
+            eye_schedule: EyeSchedule::default(),
             awaiting: VecDeque::with_capacity(EYE_QUEUE + 2),
         })
     }
@@ -680,7 +684,8 @@ impl Engine {
                     }
                     s.face_contrast = contrast;
                 }
-                (s, s.valid.then_some(corners))
+                let read = s.valid && self.eye_schedule.reads(p.t, lid_speed(&s));
+                (s, read.then_some(corners))
             }
             None => (MotionSample::empty(p.t), None),
         };

@@ -80,7 +80,8 @@ pub struct MotionSample {
     pub regions: [[RegionMotion; Region::COUNT]; 2],
     /// Eyelid aperture per side from the eye model (the gap between the lid
     /// margins over the eye's width, about 0.25–0.4 open, near 0 shut),
-    /// NaN when not measured.
+    /// NaN when not measured (the eye model skips frames of still lids:
+    /// [`crate::eyes::EyeSchedule`]; the analysis interpolates over them).
     pub aperture: [f32; 2],
     /// Upper-lid margin above the line through the eye corners, per side,
     /// over the eye's width; NaN when not measured.
