@@ -1036,6 +1036,15 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
         }
         signals.aperture[s] = resample(&|m| m.aperture[s]);
     }
+    signals.eyes_read = vec![false; n];
+    for m in &valid {
+        if m.aperture.iter().all(|a| a.is_finite()) {
+            let k = ((m.t - t0) * rate).round();
+            if k >= 0.0 && (k as usize) < n {
+                signals.eyes_read[k as usize] = true;
+            }
+        }
+    }
     signals.head_speed = resample(&|m| m.head_speed);
     // A sample is measured where the face was tracked around it.
     let tracked = resample(&|m| if m.valid { 1.0 } else { f32::NAN });

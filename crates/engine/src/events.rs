@@ -118,6 +118,11 @@ pub struct Signals {
     /// `[side]` eyelid aperture from the eye model (gap / eye width), NaN
     /// where unknown.
     pub aperture: [Vec<f32>; 2],
+    /// Whether the eye model read the eyes at each sample; between its
+    /// readings (it skips frames of still lids) the apertures are
+    /// interpolated, and interpolated steps say nothing of the readings'
+    /// jitter.
+    pub eyes_read: Vec<bool>,
     /// The head's speed (face units / s).
     pub head_speed: Vec<f32>,
     /// Whether a face was measured at each sample.
@@ -143,6 +148,7 @@ impl Signals {
             deform: per_region(),
             ripple: per_region(),
             aperture: [vec![f32::NAN; n], vec![f32::NAN; n]],
+            eyes_read: vec![true; n],
             head_speed: vec![0.0; n],
             valid: vec![false; n],
         }
@@ -826,13 +832,14 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
                 if d.is_finite() { d } else { f32::NEG_INFINITY }
             })
             .collect();
-        // The jitter of the difference: the robust spread of its
-        // frame-to-frame steps (a step has twice a sample's variance).
-        let steps: Vec<f32> = diff
-            .windows(2)
-            .filter(|w| w[0].is_finite() && w[1].is_finite())
-            .map(|w| w[1] - w[0])
+        // The jitter of the difference: the robust spread of its steps
+        // from one reading to the next (a step has twice a reading's
+        // variance; steps within an interpolated stretch would be smaller).
+        let readings: Vec<f32> = (0..n)
+            .filter(|&k| signals.eyes_read[k] && diff[k].is_finite())
+            .map(|k| diff[k])
             .collect();
+        let steps: Vec<f32> = readings.windows(2).map(|w| w[1] - w[0]).collect();
         let jitter = robust_stats(&steps, &mut Vec::new()).1 / std::f32::consts::SQRT_2;
         let threshold = config
             .tonic_asymmetry
@@ -1541,6 +1548,48 @@ mod tests {
         assert_eq!(sp.len(), 1, "{ev:#?}");
         assert_eq!(sp[0].side, EventSide::Right);
         assert!(sp[0].start_s < 10.5 && sp[0].end_s > 11.5, "{ev:#?}");
+    }
+
+    #[test]
+    fn the_tonic_rule_measures_jitter_between_readings_not_interpolations() {
+        // Noisy eye readings (a small or blurred face) taken every third
+        // sample, as the eye model reads still lids, and interpolated in
+        // between; one eye narrower by about what the readings jitter, for
+        // two seconds: no evidence of a spasm.
+        let mut s = quiet(30.0);
+        let n = s.len();
+        let mut noise = noise_source(99);
+        let narrowed = |k: usize| {
+            let t = k as f64 / RATE;
+            if (10.0..12.0).contains(&t) { 0.78 } else { 1.0 }
+        };
+        for side in 0..2 {
+            let read: Vec<(usize, f32)> = (0..n)
+                .step_by(3)
+                .map(|k| {
+                    let factor = if side == 0 { narrowed(k) } else { 1.0 };
+                    (k, (0.32 + 0.035 * noise()) * factor as f32)
+                })
+                .collect();
+            for w in read.windows(2) {
+                let ((ka, a), (kb, b)) = (w[0], w[1]);
+                for k in ka..kb {
+                    let f = (k - ka) as f32 / (kb - ka) as f32;
+                    s.aperture[side][k] = a + f * (b - a);
+                }
+            }
+        }
+        s.eyes_read = (0..n).map(|k| k % 3 == 0).collect();
+        let ev = detect_events(&s, &EventConfig::default());
+        assert!(spasms(&ev).is_empty(), "{ev:#?}");
+        // Taken as readings, the interpolated samples would make the jitter
+        // look a third smaller and the narrowing a tonic spasm.
+        s.eyes_read = vec![true; n];
+        let ev = detect_events(&s, &EventConfig::default());
+        assert!(
+            spasms(&ev).iter().any(|e| e.kind == EventKind::Tonic),
+            "{ev:#?}"
+        );
     }
 
     #[test]
