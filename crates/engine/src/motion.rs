@@ -621,6 +621,7 @@ impl MotionAnalyzer {
         (u.abs() < MAX_LK_STEP && v.abs() < MAX_LK_STEP).then_some((2.0 * u, 2.0 * v))
     }
 
+    /// [`MotionAnalyzer::refine`]'s Lucas–Kanade passes from `init`.
     fn refine_from(
         &mut self,
         image: &Image,
@@ -1112,6 +1113,41 @@ mod tests {
         img
     }
 
+    /// The texture with its pixels within `margin` of `rect` (image
+    /// coordinates) moved down by `dy`: skin moving under a still head.
+    fn texture_moved_in(width: usize, height: usize, rect: &Rect, margin: f32, dy: f32) -> Vec<u8> {
+        let mut img = texture(width, height, 0.0, 0.0);
+        let moved = texture(width, height, 0.0, dy);
+        for y in 0..height {
+            for x in 0..width {
+                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                if fx >= rect.x0 - margin
+                    && fx <= rect.x0 + rect.w as f32 + margin
+                    && fy >= rect.y0 - margin
+                    && fy <= rect.y0 + rect.h as f32 + margin
+                {
+                    img[y * width + x] = moved[y * width + x];
+                }
+            }
+        }
+        img
+    }
+
+    /// What the analyser measures when, under a still head, the skin of
+    /// one region (and `margin` around it) moves `dy` down between two
+    /// frames; and its face unit.
+    fn one_region_moves(side: Side, region: Region, margin: f32, dy: f32) -> (MotionSample, f32) {
+        let layout = simple_layout();
+        let rect = layout.rect(side, region);
+        let mut m = MotionAnalyzer::new(layout);
+        let pose = Similarity::IDENTITY;
+        let (w, h) = (220, 200);
+        let moved = texture_moved_in(w, h, &rect, margin, dy);
+        m.process(&texture(w, h, 0.0, 0.0), w, h, 0.0, Some(&pose));
+        let s = m.process(&moved, w, h, 1.0 / 30.0, Some(&pose));
+        (s, m.unit)
+    }
+
     fn simple_layout() -> RegionLayout {
         // A synthetic landmark set: only the indices the layout reads matter.
         let mut pts = vec![[100.0f32, 100.0, 0.0]; 468];
@@ -1255,31 +1291,9 @@ mod tests {
     fn a_region_moving_further_than_one_lucas_kanade_step_is_measured() {
         // The head stays; the skin of one cheek slides 6 px down between two
         // frames, further than one step reaches (MAX_LK_STEP).
-        let layout = simple_layout();
-        let cheek = layout.rect(Side::Left, Region::Cheek);
-        let mut m = MotionAnalyzer::new(layout);
-        let pose = Similarity::IDENTITY;
-        let (w, h) = (220, 200);
-        let still = texture(w, h, 0.0, 0.0);
-        let slid = texture(w, h, 0.0, 6.0);
-        let mut moved = still.clone();
-        let margin = 6.0;
-        for y in 0..h {
-            for x in 0..w {
-                let (fx, fy) = (x as f32, y as f32);
-                if fx >= cheek.x0 - margin
-                    && fx < cheek.x0 + cheek.w as f32 + margin
-                    && fy >= cheek.y0 - margin
-                    && fy < cheek.y0 + cheek.h as f32 + margin
-                {
-                    moved[y * w + x] = slid[y * w + x];
-                }
-            }
-        }
-        m.process(&still, w, h, 0.0, Some(&pose));
-        let s = m.process(&moved, w, h, 1.0 / 30.0, Some(&pose));
+        let (s, unit) = one_region_moves(Side::Left, Region::Cheek, 6.0, 6.0);
         assert!(s.valid);
-        let expected = 6.0 * m.unit * 30.0;
+        let expected = 6.0 * unit * 30.0;
         let r = s.region(Side::Left, Region::Cheek);
         assert!(
             (r.vy - expected).abs() < 0.1 * expected && r.vx.abs() < 0.1 * expected,
@@ -1324,29 +1338,8 @@ mod tests {
 
     #[test]
     fn local_motion_shows_in_its_region_only() {
-        let layout = simple_layout();
-        let rect = layout.rect(Side::Left, Region::LowerLid);
-        let mut m = MotionAnalyzer::new(layout);
-        let pose = Similarity::IDENTITY;
-        let (w, h) = (220, 200);
-        let still = texture(w, h, 0.0, 0.0);
-        let moved_full = texture(w, h, 0.0, 1.0);
-        // Move only the pixels of the left lower-lid rectangle down by 1 px.
-        let mut moved = still.clone();
-        for y in 0..h {
-            for x in 0..w {
-                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
-                if fx >= rect.x0 - 2.0
-                    && fx <= rect.x0 + rect.w as f32 + 2.0
-                    && fy >= rect.y0 - 2.0
-                    && fy <= rect.y0 + rect.h as f32 + 2.0
-                {
-                    moved[y * w + x] = moved_full[y * w + x];
-                }
-            }
-        }
-        m.process(&still, w, h, 0.0, Some(&pose));
-        let s = m.process(&moved, w, h, 1.0 / 30.0, Some(&pose));
+        // Only the pixels of the left lower-lid rectangle move, 1 px down.
+        let (s, _) = one_region_moves(Side::Left, Region::LowerLid, 2.0, 1.0);
         let lid = s.region(Side::Left, Region::LowerLid);
         let other = s.region(Side::Right, Region::LowerLid);
         assert!(lid.vy > 15.0, "downward motion expected: {lid:?}");
@@ -1368,20 +1361,7 @@ mod tests {
         let pose = Similarity::IDENTITY;
         let (w, h) = (220, 200);
         let still = texture(w, h, 0.0, 0.0);
-        let low = texture(w, h, 0.0, 2.0);
-        let mut held = still.clone();
-        for y in 0..h {
-            for x in 0..w {
-                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
-                if fx >= rect.x0 - 3.0
-                    && fx <= rect.x0 + rect.w as f32 + 3.0
-                    && fy >= rect.y0 - 3.0
-                    && fy <= rect.y0 + rect.h as f32 + 3.0
-                {
-                    held[y * w + x] = low[y * w + x];
-                }
-            }
-        }
+        let held = texture_moved_in(w, h, &rect, 3.0, 2.0);
         // Sensor noise: without it every frame would repeat the last one.
         let noisy = |img: &[u8], k: usize| -> Vec<u8> {
             img.iter()
