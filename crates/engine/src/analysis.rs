@@ -25,7 +25,7 @@ use ndarray::{Array3, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_events};
-use crate::eyes::{EYE_QUEUE, EyeReaders, EyeSchedule, lid_speed};
+use crate::eyes::{EYE_QUEUE, EyeReaders, EyeSchedule, LID_MOTION_READ_SPEED, lid_speed};
 use crate::face::FaceTracker;
 use crate::figures::{self, COLUMNS, SideFigures, side_figures};
 use crate::frame::{EndedEarly, Frame, FrameSource, SourceInfo};
@@ -44,7 +44,8 @@ pub const SCHEMA: &str = "twitchscope.analysis/1";
 #[derive(Clone, Debug, PartialEq)]
 pub struct AnalysisConfig {
     /// How often landmarks are refreshed (Hz); motion is measured on every
-    /// frame in between from pixels.
+    /// frame in between from pixels. Half as often while the face is still
+    /// ([`STILL_HEAD_SPEED`]).
     pub landmark_hz: f64,
     pub spectral: SpectralConfig,
     pub events: EventConfig,
@@ -324,6 +325,21 @@ struct Pending {
 /// the reader waits (offline) so memory stays bounded.
 const FACE_QUEUE: usize = 3;
 
+/// Head speed (face units / s: what pixels saw the head do between two
+/// frames) under which the head counts as still. Once the head has been
+/// still, and the lids too (under [`LID_MOTION_READ_SPEED`]), for
+/// [`STILL_HEAD_S`], the face mesh runs at half the landmark rate.
+///
+/// Why: the mesh only steers the pose; between its frames the pose follows
+/// the head from pixels, and a face doing nothing needs little steering.
+/// The mesh is the largest single cost of an analysis after the eye model.
+/// A person sitting for a self-check moves under 15 (3–10 typically);
+/// talking with head motion is 60–300.
+pub const STILL_HEAD_SPEED: f32 = 15.0;
+
+/// How long (s) the face must have been still before the mesh slows down.
+pub const STILL_HEAD_S: f64 = 1.0;
+
 /// Seconds of landmarks that make the resting face the regions are placed
 /// on: long enough that a blink, a word or a glance is a minority.
 const REST_SPAN_S: f64 = 2.0;
@@ -361,6 +377,14 @@ pub struct Engine {
     keys: VecDeque<PoseKey>,
     smoothed: Option<Similarity>,
     last_job_t: f64,
+    landmark_frames: u64,
+    /// Since when every measured frame's face was still (see
+    /// [`STILL_HEAD_SPEED`]); infinite while it is not.
+    still_since: f64,
+    /// The last landmark frames sent, oldest first, each with whether the
+    /// face had been still for [`STILL_HEAD_S`] when that frame was
+    /// measured (`None` until it is).
+    sent_keys: VecDeque<(f64, Option<bool>)>,
     frames_in: u64,
     coverage: Coverage,
     fit_scratch: Vec<[f32; 2]>,
@@ -428,6 +452,9 @@ impl Engine {
             keys: VecDeque::with_capacity(3),
             smoothed: None,
             last_job_t: f64::NEG_INFINITY,
+            landmark_frames: 0,
+            still_since: f64::INFINITY,
+            sent_keys: VecDeque::with_capacity(3),
             frames_in: 0,
             coverage: Coverage::default(),
             fit_scratch: Vec::with_capacity(32),
@@ -439,6 +466,11 @@ impl Engine {
 
     pub fn config(&self) -> &AnalysisConfig {
         &self.config
+    }
+
+    /// Frames sent to the face mesh so far.
+    pub fn landmark_frames(&self) -> u64 {
+        self.landmark_frames
     }
 
     pub fn layout(&self) -> Option<&RegionLayout> {
@@ -482,8 +514,17 @@ impl Engine {
             height: frame.height,
             luma,
         });
-        if t - self.last_job_t >= 0.999 / self.config.landmark_hz {
+        let since_job = t - self.last_job_t;
+        let hz = self.config.landmark_hz;
+        if since_job >= 0.999 / hz
+            && (since_job >= 1.998 / hz || !self.still_before_last_key(ready)?)
+        {
             self.last_job_t = t;
+            self.landmark_frames += 1;
+            if self.sent_keys.len() == 3 {
+                self.sent_keys.pop_front();
+            }
+            self.sent_keys.push_back((t, None));
             let mut copy = self.spare_frames.pop().unwrap_or_default();
             copy.ensure_size(frame.width, frame.height);
             copy.rgb.copy_from_slice(&frame.rgb);
@@ -518,6 +559,26 @@ impl Engine {
             self.measure_front(ready)?;
         }
         self.complete(0, ready)
+    }
+
+    /// Whether the face had been still for [`STILL_HEAD_S`] at the landmark
+    /// frame before the last one sent, waiting for that frame to be
+    /// measured if need be. Not the last one: its result may or may not be
+    /// back yet, and the mesh's schedule, hence the analysis, must not
+    /// depend on how fast the worker ran.
+    fn still_before_last_key(&mut self, ready: &mut Vec<FrameReport>) -> Result<bool> {
+        let Some(k) = self.sent_keys.len().checked_sub(2) else {
+            return Ok(false);
+        };
+        loop {
+            if let Some(still) = self.sent_keys[k].1 {
+                return Ok(still);
+            }
+            if self.jobs_in_flight == 0 {
+                return Ok(false);
+            }
+            self.receive(true, ready)?;
+        }
     }
 
     /// Takes landmark results (waiting for one if `block`) and measures the
@@ -689,6 +750,23 @@ impl Engine {
             }
             None => (MotionSample::empty(p.t), None),
         };
+        // A frame without a face, or with the head or the lids moving, ends
+        // a still stretch; one seen but not measured (a repeated frame,
+        // which says nothing moved) neither ends nor extends it.
+        let moving = sample.valid
+            && !(sample.head_speed < STILL_HEAD_SPEED
+                && lid_speed(&sample) < LID_MOTION_READ_SPEED);
+        if pose.is_none() || moving {
+            self.still_since = f64::INFINITY;
+        } else if sample.valid {
+            self.still_since = self.still_since.min(p.t);
+        }
+        let still = p.t - self.still_since >= STILL_HEAD_S;
+        for key in self.sent_keys.iter_mut() {
+            if key.1.is_none() && key.0 <= p.t {
+                key.1 = Some(still);
+            }
+        }
         let report = FrameReport {
             index: p.index,
             sample: MotionSample {
@@ -1332,6 +1410,54 @@ impl Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mesh_runs_half_as_often_while_the_face_is_still() {
+        use crate::face::tests::{astronaut, frame_from_rgb, shifted};
+        let face = astronaut();
+        // The same face a grey level brighter: no frame repeats the one
+        // before (a repeat is not measured), and nothing moves.
+        let brighter = {
+            let rgb = face.rgb.iter().map(|&v| v.saturating_add(1)).collect();
+            frame_from_rgb(face.width, face.height, rgb)
+        };
+        let mut engine = Engine::new(AnalysisConfig::default()).unwrap();
+        let mut ready = Vec::new();
+        let mut mesh_runs = |engine: &mut Engine, from_s: f64, to_s: f64, moving: bool| {
+            let before = engine.landmark_frames();
+            for k in (from_s * 30.0).round() as usize..(to_s * 30.0).round() as usize {
+                let t = k as f64 / 30.0;
+                let mut frame = if moving {
+                    // Swaying 8 px at 1 Hz: about 50 px/s.
+                    let dx = (8.0 * (std::f64::consts::TAU * t).sin()).round() as isize;
+                    shifted(&face, dx, 0)
+                } else if k % 2 == 0 {
+                    face.clone()
+                } else {
+                    brighter.clone()
+                };
+                frame.timestamp_s = t;
+                frame.index = k as u64;
+                engine.push_frame(&frame, &mut ready).unwrap();
+            }
+            engine.landmark_frames() - before
+        };
+        mesh_runs(&mut engine, 0.0, 4.0, false);
+        // Still for a while: 5 a second.
+        let still = mesh_runs(&mut engine, 4.0, 6.0, false);
+        assert!(
+            (9..=11).contains(&still),
+            "{still} mesh runs in 2 s of a still face"
+        );
+        // Moving: 10 a second again once the motion is measured.
+        mesh_runs(&mut engine, 6.0, 6.5, true);
+        let moving = mesh_runs(&mut engine, 6.5, 8.5, true);
+        assert!(
+            (19..=21).contains(&moving),
+            "{moving} mesh runs in 2 s of a moving head"
+        );
+        assert!(ready.iter().any(|r| r.sample.valid));
+    }
 
     fn samples_at(times: &[f64], faces: &[bool]) -> Vec<MotionSample> {
         times

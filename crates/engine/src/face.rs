@@ -843,7 +843,7 @@ pub(crate) mod tests {
     /// The committed public-domain test portrait (see samples/README.md).
     const ASTRONAUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/astronaut.png");
 
-    fn frame_from_rgb(width: usize, height: usize, rgb: Vec<u8>) -> Frame {
+    pub(crate) fn frame_from_rgb(width: usize, height: usize, rgb: Vec<u8>) -> Frame {
         let mut f = Frame::default();
         f.ensure_size(width, height);
         f.rgb = rgb;
@@ -861,7 +861,7 @@ pub(crate) mod tests {
     }
 
     /// `src` moved by (dx, dy) whole pixels; uncovered pixels copy the edge.
-    fn shifted(src: &Frame, dx: isize, dy: isize) -> Frame {
+    pub(crate) fn shifted(src: &Frame, dx: isize, dy: isize) -> Frame {
         let (w, h) = (src.width as isize, src.height as isize);
         let mut rgb = vec![0; src.rgb.len()];
         for y in 0..h {
