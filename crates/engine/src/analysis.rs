@@ -14,7 +14,8 @@
 //! motion from pixels ([`MotionAnalyzer`]) and reads both eyes' lids with the
 //! eye model ([`EyeReaders`], one thread per eye; every frame while the lids
 //! move, ten a second while they are still: [`EyeSchedule`]); the face mesh
-//! runs every 1/10 s on a worker thread and only steers the pose.
+//! runs every 1/10 s (1/5 s while the face is still: [`STILL_HEAD_SPEED`]) on a
+//! worker thread and only steers the pose.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
