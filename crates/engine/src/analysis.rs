@@ -341,6 +341,93 @@ pub const STILL_HEAD_SPEED: f32 = 15.0;
 /// How long (s) the face must have been still before the mesh slows down.
 pub const STILL_HEAD_S: f64 = 1.0;
 
+/// Which frames go to the face mesh: one every 1/`landmark_hz` s, one every
+/// 2/`landmark_hz` s once the face has been still for [`STILL_HEAD_S`] (see
+/// [`STILL_HEAD_SPEED`]).
+///
+/// Stillness is read at the landmark frame before the last one sent, not
+/// the last one: that one's result may or may not be back, and the mesh's
+/// schedule, hence the analysis, must not depend on how fast the worker
+/// thread ran. So the answer for a frame can have to wait until that
+/// landmark frame is measured.
+#[derive(Clone, Debug)]
+pub struct MeshSchedule {
+    interval_s: f64,
+    last_sent_t: f64,
+    sent: u64,
+    /// Since when every measured frame's face was still; infinite while it
+    /// is not.
+    still_since: f64,
+    /// The last landmark frames sent, oldest first, each with whether the
+    /// face had been still for [`STILL_HEAD_S`] when that frame was
+    /// measured (`None` until it is).
+    recent: VecDeque<(f64, Option<bool>)>,
+}
+
+impl MeshSchedule {
+    pub fn new(landmark_hz: f64) -> MeshSchedule {
+        MeshSchedule {
+            interval_s: 1.0 / landmark_hz,
+            last_sent_t: f64::NEG_INFINITY,
+            sent: 0,
+            still_since: f64::INFINITY,
+            recent: VecDeque::with_capacity(3),
+        }
+    }
+
+    /// Whether the frame at `t` goes to the mesh; `None` while that depends
+    /// on a landmark frame not measured yet (measure it and ask again).
+    pub fn sends(&self, t: f64) -> Option<bool> {
+        let since = t - self.last_sent_t;
+        if since < 0.999 * self.interval_s {
+            return Some(false);
+        }
+        if since >= 1.998 * self.interval_s {
+            return Some(true);
+        }
+        match self.recent.len().checked_sub(2) {
+            Some(k) => self.recent[k].1.map(|still| !still),
+            None => Some(true),
+        }
+    }
+
+    /// The frame at `t` went to the mesh.
+    pub fn sent(&mut self, t: f64) {
+        self.last_sent_t = t;
+        self.sent += 1;
+        if self.recent.len() == 3 {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((t, None));
+    }
+
+    /// Frames sent so far.
+    pub fn frames_sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// A frame was measured (in order): `face` whether a face was tracked
+    /// in it, `lid_speed` its lids' speed ([`crate::eyes::lid_speed`]).
+    pub fn measured(&mut self, sample: &MotionSample, face: bool, lid_speed: f32) {
+        // A frame without a face, or with the head or the lids moving, ends
+        // a still stretch; one seen but not measured (a repeated frame,
+        // which says nothing moved) neither ends nor extends it.
+        let moving = sample.valid
+            && !(sample.head_speed < STILL_HEAD_SPEED && lid_speed < LID_MOTION_READ_SPEED);
+        if !face || moving {
+            self.still_since = f64::INFINITY;
+        } else if sample.valid {
+            self.still_since = self.still_since.min(sample.t);
+        }
+        let still = sample.t - self.still_since >= STILL_HEAD_S;
+        for key in self.recent.iter_mut() {
+            if key.1.is_none() && key.0 <= sample.t {
+                key.1 = Some(still);
+            }
+        }
+    }
+}
+
 /// Seconds of landmarks that make the resting face the regions are placed
 /// on: long enough that a blink, a word or a glance is a minority.
 const REST_SPAN_S: f64 = 2.0;
@@ -377,15 +464,7 @@ pub struct Engine {
     /// Last two landmark observations (older, newer).
     keys: VecDeque<PoseKey>,
     smoothed: Option<Similarity>,
-    last_job_t: f64,
-    landmark_frames: u64,
-    /// Since when every measured frame's face was still (see
-    /// [`STILL_HEAD_SPEED`]); infinite while it is not.
-    still_since: f64,
-    /// The last landmark frames sent, oldest first, each with whether the
-    /// face had been still for [`STILL_HEAD_S`] when that frame was
-    /// measured (`None` until it is).
-    sent_keys: VecDeque<(f64, Option<bool>)>,
+    mesh_schedule: MeshSchedule,
     frames_in: u64,
     coverage: Coverage,
     fit_scratch: Vec<[f32; 2]>,
@@ -406,6 +485,7 @@ struct Awaiting {
 impl Engine {
     pub fn new(config: AnalysisConfig) -> Result<Engine> {
         config.validate().map_err(anyhow::Error::msg)?;
+        let mesh_schedule = MeshSchedule::new(config.landmark_hz);
         let mut tracker = FaceTracker::new()?;
         let (job_tx, job_rx) = sync_channel::<FaceJob>(FACE_QUEUE);
         let (res_tx, res_rx) = channel::<FaceResult>();
@@ -452,10 +532,7 @@ impl Engine {
             yaw_deg: None,
             keys: VecDeque::with_capacity(3),
             smoothed: None,
-            last_job_t: f64::NEG_INFINITY,
-            landmark_frames: 0,
-            still_since: f64::INFINITY,
-            sent_keys: VecDeque::with_capacity(3),
+            mesh_schedule,
             frames_in: 0,
             coverage: Coverage::default(),
             fit_scratch: Vec::with_capacity(32),
@@ -471,7 +548,7 @@ impl Engine {
 
     /// Frames sent to the face mesh so far.
     pub fn landmark_frames(&self) -> u64 {
-        self.landmark_frames
+        self.mesh_schedule.frames_sent()
     }
 
     pub fn layout(&self) -> Option<&RegionLayout> {
@@ -515,17 +592,16 @@ impl Engine {
             height: frame.height,
             luma,
         });
-        let since_job = t - self.last_job_t;
-        let hz = self.config.landmark_hz;
-        if since_job >= 0.999 / hz
-            && (since_job >= 1.998 / hz || !self.still_before_last_key(ready)?)
-        {
-            self.last_job_t = t;
-            self.landmark_frames += 1;
-            if self.sent_keys.len() == 3 {
-                self.sent_keys.pop_front();
+        let send = loop {
+            match self.mesh_schedule.sends(t) {
+                Some(send) => break send,
+                // The landmark frame the answer reads is with the worker.
+                None if self.jobs_in_flight > 0 => self.receive(true, ready)?,
+                None => break true,
             }
-            self.sent_keys.push_back((t, None));
+        };
+        if send {
+            self.mesh_schedule.sent(t);
             let mut copy = self.spare_frames.pop().unwrap_or_default();
             copy.ensure_size(frame.width, frame.height);
             copy.rgb.copy_from_slice(&frame.rgb);
@@ -560,26 +636,6 @@ impl Engine {
             self.measure_front(ready)?;
         }
         self.complete(0, ready)
-    }
-
-    /// Whether the face had been still for [`STILL_HEAD_S`] at the landmark
-    /// frame before the last one sent, waiting for that frame to be
-    /// measured if need be. Not the last one: its result may or may not be
-    /// back yet, and the mesh's schedule, hence the analysis, must not
-    /// depend on how fast the worker ran.
-    fn still_before_last_key(&mut self, ready: &mut Vec<FrameReport>) -> Result<bool> {
-        let Some(k) = self.sent_keys.len().checked_sub(2) else {
-            return Ok(false);
-        };
-        loop {
-            if let Some(still) = self.sent_keys[k].1 {
-                return Ok(still);
-            }
-            if self.jobs_in_flight == 0 {
-                return Ok(false);
-            }
-            self.receive(true, ready)?;
-        }
     }
 
     /// Takes landmark results (waiting for one if `block`) and measures the
@@ -746,28 +802,14 @@ impl Engine {
                     }
                     s.face_contrast = contrast;
                 }
-                let read = s.valid && self.eye_schedule.reads(p.t, lid_speed(&s));
-                (s, read.then_some(corners))
+                (s, Some(corners))
             }
             None => (MotionSample::empty(p.t), None),
         };
-        // A frame without a face, or with the head or the lids moving, ends
-        // a still stretch; one seen but not measured (a repeated frame,
-        // which says nothing moved) neither ends nor extends it.
-        let moving = sample.valid
-            && !(sample.head_speed < STILL_HEAD_SPEED
-                && lid_speed(&sample) < LID_MOTION_READ_SPEED);
-        if pose.is_none() || moving {
-            self.still_since = f64::INFINITY;
-        } else if sample.valid {
-            self.still_since = self.still_since.min(p.t);
-        }
-        let still = p.t - self.still_since >= STILL_HEAD_S;
-        for key in self.sent_keys.iter_mut() {
-            if key.1.is_none() && key.0 <= p.t {
-                key.1 = Some(still);
-            }
-        }
+        let lids = lid_speed(&sample);
+        let read = sample.valid && self.eye_schedule.reads(p.t, lids);
+        let corners = corners.filter(|_| read);
+        self.mesh_schedule.measured(&sample, pose.is_some(), lids);
         let report = FrameReport {
             index: p.index,
             sample: MotionSample {
@@ -1411,6 +1453,94 @@ impl Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A measured sample at `t` with the head moving at `head_speed`.
+    fn measured_at(t: f64, head_speed: f32) -> MotionSample {
+        MotionSample {
+            valid: true,
+            face: true,
+            head_speed,
+            ..MotionSample::empty(t)
+        }
+    }
+
+    #[test]
+    fn the_mesh_schedule_halves_on_a_still_face_from_measured_frames_only() {
+        let mut schedule = MeshSchedule::new(10.0);
+        let mut sent = Vec::new();
+        // 30 fps, every frame measured as soon as it is sent (a fast worker).
+        for k in 0..90 {
+            let t = k as f64 / 30.0;
+            if schedule.sends(t) == Some(true) {
+                schedule.sent(t);
+                sent.push(k);
+            }
+            schedule.measured(&measured_at(t, 2.0), true, 1.0);
+        }
+        // Every third frame for the first second and a bit, then every sixth.
+        assert_eq!(sent[..4], [0, 3, 6, 9]);
+        let last: Vec<usize> = sent.windows(2).map(|w| w[1] - w[0]).rev().take(5).collect();
+        assert_eq!(last, [6; 5], "{sent:?}");
+        // Then the head moves: back to every third frame once a landmark
+        // frame that saw it moving is measured.
+        let mut sent = Vec::new();
+        for k in 90..150 {
+            let t = k as f64 / 30.0;
+            if schedule.sends(t) == Some(true) {
+                schedule.sent(t);
+                sent.push(k);
+            }
+            schedule.measured(&measured_at(t, 80.0), true, 1.0);
+        }
+        let gaps: Vec<usize> = sent.windows(2).map(|w| w[1] - w[0]).collect();
+        // One more slow step (its decision read a still frame), then fast.
+        assert_eq!(gaps[0], 6, "{sent:?}");
+        assert!(gaps[1..].iter().all(|&g| g == 3), "{sent:?}");
+    }
+
+    #[test]
+    fn the_mesh_schedule_waits_for_the_frame_it_reads_not_for_the_newest() {
+        let mut schedule = MeshSchedule::new(10.0);
+        let mut t = 0.0;
+        // Still for two seconds, sent and measured in step.
+        while t < 2.0 {
+            if schedule.sends(t) == Some(true) {
+                schedule.sent(t);
+            }
+            schedule.measured(&measured_at(t, 2.0), true, 1.0);
+            t += 0.1;
+        }
+        // Two more landmark frames sent, neither measured: the answer at the
+        // next due time depends on the older of the two, so it waits.
+        let (a, b) = (2.2, 2.4);
+        schedule.sent(a);
+        schedule.sent(b);
+        assert_eq!(schedule.sends(2.5), None);
+        // Once the older one is measured (still), the newer's result does not
+        // matter: the mesh waits for 2/10 s.
+        schedule.measured(&measured_at(a, 2.0), true, 1.0);
+        assert_eq!(schedule.sends(2.5), Some(false));
+        assert_eq!(schedule.sends(2.6), Some(true));
+        // A repeated frame (seen, not measured) neither ends nor extends a
+        // still stretch; a frame without a face ends it.
+        let mut repeat = MotionSample::empty(2.5);
+        repeat.face = true;
+        schedule.measured(&repeat, true, 0.0);
+        schedule.sent(2.6);
+        assert_eq!(
+            schedule.sends(2.7),
+            Some(false),
+            "the frame at 2.4 was still"
+        );
+        schedule.measured(&MotionSample::empty(2.61), false, 0.0);
+        schedule.measured(&measured_at(2.65, 2.0), true, 1.0);
+        schedule.sent(2.8);
+        assert_eq!(
+            schedule.sends(2.9),
+            Some(true),
+            "the face was lost before 2.6"
+        );
+    }
 
     #[test]
     fn the_mesh_runs_half_as_often_while_the_face_is_still() {
