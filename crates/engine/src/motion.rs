@@ -302,6 +302,16 @@ enum Against {
     Template,
 }
 
+impl Against {
+    /// The buffer of patches this measures from.
+    fn pick<'a>(self, previous: &'a [f32], template: &'a [f32]) -> &'a [f32] {
+        match self {
+            Against::Previous => previous,
+            Against::Template => template,
+        }
+    }
+}
+
 /// Measures motion per region, frame after frame.
 pub struct MotionAnalyzer {
     layout: RegionLayout,
@@ -602,10 +612,7 @@ impl MotionAnalyzer {
         if w < 3 || h < 3 {
             return None;
         }
-        let reference = match against {
-            Against::Previous => &self.previous[slot.range()],
-            Against::Template => &self.template[slot.range()],
-        };
+        let reference = &against.pick(&self.previous, &self.template)[slot.range()];
         let [half_reference, half_moved, half_weights] = &mut self.half;
         halve(reference, slot.rect.w, w, h, half_reference);
         halve(&self.moved, slot.rect.w, w, h, half_moved);
@@ -646,10 +653,7 @@ impl MotionAnalyzer {
                 let moved = &mut self.moved[..slot.rect.area()];
                 image.sample(pose, &shifted, moved, &mut self.blur_scratch);
             }
-            let reference = match against {
-                Against::Previous => &self.previous[slot.range()],
-                Against::Template => &self.template[slot.range()],
-            };
+            let reference = &against.pick(&self.previous, &self.template)[slot.range()];
             let sums = flow_sums(
                 reference,
                 &self.moved[..slot.rect.area()],
