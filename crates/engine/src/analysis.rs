@@ -1464,34 +1464,37 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_mesh_schedule_halves_on_a_still_face_from_measured_frames_only() {
-        let mut schedule = MeshSchedule::new(10.0);
+    /// Frames `frames` of a 30 fps stream through `schedule`, each measured
+    /// as soon as it is sent (a fast worker) with the head at `head_speed`;
+    /// the frames sent to the mesh.
+    fn mesh_frames(
+        schedule: &mut MeshSchedule,
+        frames: std::ops::Range<usize>,
+        head_speed: f32,
+    ) -> Vec<usize> {
         let mut sent = Vec::new();
-        // 30 fps, every frame measured as soon as it is sent (a fast worker).
-        for k in 0..90 {
+        for k in frames {
             let t = k as f64 / 30.0;
             if schedule.sends(t) == Some(true) {
                 schedule.sent(t);
                 sent.push(k);
             }
-            schedule.measured(&measured_at(t, 2.0), true, 1.0);
+            schedule.measured(&measured_at(t, head_speed), true, 1.0);
         }
+        sent
+    }
+
+    #[test]
+    fn the_mesh_schedule_halves_on_a_still_face_from_measured_frames_only() {
+        let mut schedule = MeshSchedule::new(10.0);
+        let sent = mesh_frames(&mut schedule, 0..90, 2.0);
         // Every third frame for the first second and a bit, then every sixth.
         assert_eq!(sent[..4], [0, 3, 6, 9]);
         let last: Vec<usize> = sent.windows(2).map(|w| w[1] - w[0]).rev().take(5).collect();
         assert_eq!(last, [6; 5], "{sent:?}");
         // Then the head moves: back to every third frame once a landmark
         // frame that saw it moving is measured.
-        let mut sent = Vec::new();
-        for k in 90..150 {
-            let t = k as f64 / 30.0;
-            if schedule.sends(t) == Some(true) {
-                schedule.sent(t);
-                sent.push(k);
-            }
-            schedule.measured(&measured_at(t, 80.0), true, 1.0);
-        }
+        let sent = mesh_frames(&mut schedule, 90..150, 80.0);
         let gaps: Vec<usize> = sent.windows(2).map(|w| w[1] - w[0]).collect();
         // One more slow step (its decision read a still frame), then fast.
         assert_eq!(gaps[0], 6, "{sent:?}");
