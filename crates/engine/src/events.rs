@@ -1484,6 +1484,14 @@ mod tests {
         ev.iter().filter(|e| e.is_spasm()).collect()
     }
 
+    /// The one spasm among `ev`, of this side and kind.
+    fn only_spasm(ev: &[Event], side: EventSide, kind: EventKind) -> &Event {
+        let sp = spasms(ev);
+        assert_eq!(sp.len(), 1, "{ev:#?}");
+        assert_eq!((sp[0].side, sp[0].kind), (side, kind), "{ev:#?}");
+        sp[0]
+    }
+
     /// Both eyes narrowing by a third four times a second (blepharospasm's
     /// clonic form, not shutting the eyes) is a bilateral burst on a still
     /// face; the same dips while the head moves quickly prove nothing.
@@ -1591,13 +1599,8 @@ mod tests {
             [0.0, 1.0, 0.6],
         );
         let ev = detect_events(&s, &EventConfig::default());
-        let sp = spasms(&ev);
-        assert_eq!(sp.len(), 1, "{ev:#?}");
-        assert_eq!(
-            (sp[0].side, sp[0].kind),
-            (EventSide::Right, EventKind::Clonic)
-        );
-        assert!(sp[0].start_s < 10.5 && sp[0].end_s > 11.5, "{:?}", sp[0]);
+        let e = only_spasm(&ev, EventSide::Right, EventKind::Clonic);
+        assert!(e.start_s < 10.5 && e.end_s > 11.5, "{e:?}");
     }
 
     /// The skin around one eye moving as a whole at twitch rates (brow and
@@ -1714,12 +1717,7 @@ mod tests {
         );
         add_closure(&mut s, &Side::BOTH, 5.9, 6.15, blink, &[]);
         let ev = detect_events(&s, &EventConfig::default());
-        let sp = spasms(&ev);
-        assert_eq!(sp.len(), 1, "{ev:#?}");
-        assert_eq!(
-            (sp[0].side, sp[0].kind),
-            (EventSide::Left, EventKind::Tonic)
-        );
+        only_spasm(&ev, EventSide::Left, EventKind::Tonic);
     }
 
     #[test]
@@ -1747,13 +1745,8 @@ mod tests {
         };
         add_closure(&mut s, &[Side::Right], 10.0, 11.5, twitch, &[]);
         let ev = detect_events(&s, &EventConfig::default());
-        let sp = spasms(&ev);
-        assert_eq!(sp.len(), 1, "{ev:#?}");
-        assert_eq!(
-            (sp[0].side, sp[0].kind),
-            (EventSide::Right, EventKind::Clonic)
-        );
-        let f = sp[0].freq_hz.expect("frequency");
+        let e = only_spasm(&ev, EventSide::Right, EventKind::Clonic);
+        let f = e.freq_hz.expect("frequency");
         assert!((f - 5.0).abs() < 0.25, "freq {f}");
     }
 
