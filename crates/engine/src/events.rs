@@ -21,7 +21,9 @@
 //!    [`EventConfig::bilateral_min_s`] (blepharospasm, a bilateral tonic
 //!    contraction); between a blink and that, nothing is reported: a slow
 //!    blink or a glance down is not a spasm. Both eyes' lids twitching in the
-//!    spasm band (rule 5's energy) at [`EventConfig::bilateral_energy`]
+//!    spasm band (rule 5's energy against the lower lid: against the
+//!    surroundings, the brows of a person talking, which bob together, would
+//!    read as both eyes twitching) at [`EventConfig::bilateral_energy`]
 //!    times the typical activity, within [`EventConfig::bilateral_balance`]
 //!    of each other, for [`EventConfig::bilateral_clonic_min_s`], is a
 //!    bilateral clonic burst; blinks are masked out of that energy, so a
@@ -47,18 +49,24 @@
 //!    face is never steady, so "stays narrowed throughout" would call it a
 //!    burst.
 //! 5. **A clonic burst is one eye's lids twitching while the other's do
-//!    not.** The upper lid's closing velocity relative to the skin around
-//!    it (its downward velocity minus that of the brow above and the lower
-//!    lid below, interpolated to where the lid lies between them: what
-//!    moves the eye's surroundings as a whole is no twitch; from pixels,
-//!    every frame) is band-passed to the spasm band (2–12 Hz: brief
-//!    twitches repeating, not slow expressions), and its energy over half a second is compared between the eyes and
-//!    with the recording's typical lid activity. A burst needs one eye at
-//!    least [`EventConfig::clonic_asymmetry`] times the other and
-//!    [`EventConfig::clonic_energy`] times the typical activity, for
-//!    [`EventConfig::clonic_min_s`] (a burst, several twitches). Blinks are
-//!    taken out of this signal first (interpolated over), so a blink inside
-//!    a burst does not make it two-sided.
+//!    not.** The upper lid's closing velocity (downward, from pixels, every
+//!    frame) is taken against two references, each band-passed to the spasm
+//!    band (2–12 Hz: brief twitches repeating, not slow expressions): the
+//!    skin around the lid (the brow above and the lower lid below,
+//!    interpolated to where the lid lies between them), and the lower lid
+//!    alone. Either cancels what moves the eye area as a whole, and each
+//!    keeps what the other loses: a twitch that drags the skin below the
+//!    eye along with the lid cancels against the lower lid but not against
+//!    the surroundings; the brow of an expressive face, bobbing as the
+//!    person talks, enters the surroundings but not the lower lid. Against
+//!    each reference the twitch energy over half a second is compared
+//!    between the eyes and with the recording's typical lid activity; a
+//!    burst needs one eye at least [`EventConfig::clonic_asymmetry`] times
+//!    the other and [`EventConfig::clonic_energy`] times the typical
+//!    activity, for [`EventConfig::clonic_min_s`] (a burst, several
+//!    twitches), and a burst against either reference is a burst. Blinks
+//!    are taken out of these signals first (interpolated over), so a blink
+//!    inside a burst does not make it two-sided.
 //! 6. **Myokymia is a ripple of one lower lid.** Over 2 s windows, either
 //!    the lower lid's vertical velocity has a clear peak at 3–8 Hz,
 //!    [`EventConfig::myokymia_snr`] above the recording's quiet level and
@@ -419,12 +427,12 @@ const CLONIC_MIN_TWITCHES: usize = 3;
 
 /// Where the upper lid's region lies between the brow's and the lower
 /// lid's, as a fraction of the way down (0.55-0.66 on the real faces we
-/// have seen, from the layout fitted to each). Rule 5 takes the skin
-/// around the upper lid as its reference, interpolated to the lid: a
-/// motion the brow and the lower lid share, or one that grows steadily
-/// from brow to cheek (the residue of a head motion, skin sliding over the
-/// face), cancels; a lid closing over the eye does not, whether the lower
-/// lid goes up to meet it or is dragged down a little with it.
+/// have seen, from the layout fitted to each). Rule 5's first reference is
+/// the skin around the upper lid, interpolated to the lid: a motion the
+/// brow and the lower lid share, or one that grows steadily from brow to
+/// cheek (the residue of a head motion, skin sliding over the face),
+/// cancels; a lid closing over the eye does not, whether the lower lid
+/// goes up to meet it or is dragged down a little with it.
 const UPPER_LID_DEPTH: f32 = 0.6;
 
 /// Fastest twitch rate the peak counting resolves (Hz): the spasm band's top.
@@ -884,59 +892,25 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
         }
     }
 
-    // Rule 5: one eye's lids twitching in the spasm band.
+    // Rule 5: one eye's lids twitching in the spasm band, seen against
+    // either reference of the lid's motion.
     let band = (config.band.0, config.band.1.min(0.45 * rate));
-    let twitch: [Vec<f32>; 2] = [0, 1].map(|s| {
-        let up = Signals::row(&signals.vy, s, Region::UpperLid.index());
-        let lo = Signals::row(&signals.vy, s, Region::LowerLid.index());
-        let brow = Signals::row(&signals.vy, s, Region::Brow.index());
-        let closing: Vec<f32> = (0..n)
-            .map(|k| up[k] - (UPPER_LID_DEPTH * lo[k] + (1.0 - UPPER_LID_DEPTH) * brow[k]))
-            .collect();
-        band_pass(&interpolate_gaps(&closing, &keep), rate, band)
-    });
-    let energy: [Vec<f32>; 2] =
-        [0, 1].map(|s| masked_rms(&twitch[s], &keep, samples(config.energy_window_s)));
-    let typical = {
-        let both: Vec<f32> = (0..n)
-            .filter(|&k| keep[k])
-            .map(|k| 0.5 * (energy[0][k] + energy[1][k]))
-            .collect();
-        percentile(&both, 50.0).max(1e-3)
+    let window = samples(config.energy_window_s);
+    let twitch = lid_twitch(signals, LidReference::Surroundings, &keep, band);
+    let (energy, typical) = twitch_energy(&twitch, &keep, window);
+    let bursts = |energy: &[Vec<f32>; 2], typical: f32| {
+        one_sided_bursts(energy, typical, &calm, valid, config, rate)
     };
-    for s in 0..2 {
-        let (own, other) = (&energy[s], &energy[1 - s]);
-        let burst = |k: usize, asym: f32, level: f32| {
-            own[k] > asym * other[k].max(1e-3) && own[k] > level * typical
-        };
-        let on: Vec<bool> = (0..n)
-            .map(|k| {
-                calm[k]
-                    && own[k] >= config.clonic_min_energy
-                    && burst(k, config.clonic_asymmetry, config.clonic_energy)
-            })
-            .collect();
-        let hold: Vec<bool> = (0..n)
-            .map(|k| valid[k] && burst(k, config.clonic_asymmetry_hold, config.clonic_energy_hold))
-            .collect();
-        for range in bridge(
-            segments(&hysteresis(&on, &hold)),
-            samples(config.clonic_gap_s),
-        ) {
-            let range = trim_to_peak(own, range, BURST_EDGE);
-            if (range.1 - range.0) as f64 / rate >= config.clonic_min_s {
-                pieces.push(Piece {
-                    side: EventSide::from_side(Side::BOTH[s]),
-                    kind: EventKind::Clonic,
-                    range,
-                });
-            }
-        }
-    }
+    pieces.extend(bursts(&energy, typical));
+    let against_lower_lid = lid_twitch(signals, LidReference::LowerLid, &keep, band);
+    let (lower_energy, lower_typical) = twitch_energy(&against_lower_lid, &keep, window);
+    pieces.extend(bursts(&lower_energy, lower_typical));
 
     // Rule 3 again, for the clonic form of blepharospasm: both eyes' lids
-    // twitching together, as strongly as each other.
+    // twitching together, as strongly as each other (against the lower lid:
+    // see the module documentation).
     let both_twitch = {
+        let (energy, typical) = (&lower_energy, lower_typical);
         let together = |k: usize, f: f32| {
             let (lo, hi) = (
                 energy[0][k].min(energy[1][k]),
@@ -1026,6 +1000,100 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     let mut events: Vec<Event> = spasms.iter().map(|p| measure.event(p)).collect();
     events.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     events
+}
+
+/// What rule 5 measures the upper lid's closing motion against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LidReference {
+    /// The skin around the lid: the brow above and the lower lid below,
+    /// interpolated to where the lid lies between them ([`UPPER_LID_DEPTH`]).
+    Surroundings,
+    /// The lower lid alone.
+    LowerLid,
+}
+
+impl LidReference {
+    /// Weights of the lower lid's and the brow's velocity.
+    fn weights(self) -> (f32, f32) {
+        match self {
+            LidReference::Surroundings => (UPPER_LID_DEPTH, 1.0 - UPPER_LID_DEPTH),
+            LidReference::LowerLid => (1.0, 0.0),
+        }
+    }
+}
+
+/// Each side's closing velocity of the upper lid against `reference`,
+/// blinks (`keep` false) interpolated over, band-passed to `band`.
+fn lid_twitch(
+    signals: &Signals,
+    reference: LidReference,
+    keep: &[bool],
+    band: (f64, f64),
+) -> [Vec<f32>; 2] {
+    let (w_lower, w_brow) = reference.weights();
+    [0, 1].map(|s| {
+        let up = Signals::row(&signals.vy, s, Region::UpperLid.index());
+        let lo = Signals::row(&signals.vy, s, Region::LowerLid.index());
+        let brow = Signals::row(&signals.vy, s, Region::Brow.index());
+        let closing: Vec<f32> = (0..signals.len())
+            .map(|k| up[k] - (w_lower * lo[k] + w_brow * brow[k]))
+            .collect();
+        band_pass(&interpolate_gaps(&closing, keep), signals.rate, band)
+    })
+}
+
+/// Each side's twitch energy over `window` samples, and the recording's
+/// typical level (the median over both sides, blinks left out).
+fn twitch_energy(twitch: &[Vec<f32>; 2], keep: &[bool], window: usize) -> ([Vec<f32>; 2], f32) {
+    let energy = [0, 1].map(|s| masked_rms(&twitch[s], keep, window));
+    let both: Vec<f32> = (0..keep.len())
+        .filter(|&k| keep[k])
+        .map(|k| 0.5 * (energy[0][k] + energy[1][k]))
+        .collect();
+    let typical = percentile(&both, 50.0).max(1e-3);
+    (energy, typical)
+}
+
+/// Rule 5's bursts: stretches where one eye's twitch energy is well above
+/// the other's and the typical level.
+fn one_sided_bursts(
+    energy: &[Vec<f32>; 2],
+    typical: f32,
+    calm: &[bool],
+    valid: &[bool],
+    config: &EventConfig,
+    rate: f64,
+) -> Vec<Piece> {
+    let n = calm.len();
+    let mut pieces = Vec::new();
+    for s in 0..2 {
+        let (own, other) = (&energy[s], &energy[1 - s]);
+        let burst = |k: usize, asym: f32, level: f32| {
+            own[k] > asym * other[k].max(1e-3) && own[k] > level * typical
+        };
+        let on: Vec<bool> = (0..n)
+            .map(|k| {
+                calm[k]
+                    && own[k] >= config.clonic_min_energy
+                    && burst(k, config.clonic_asymmetry, config.clonic_energy)
+            })
+            .collect();
+        let hold: Vec<bool> = (0..n)
+            .map(|k| valid[k] && burst(k, config.clonic_asymmetry_hold, config.clonic_energy_hold))
+            .collect();
+        let gap = (config.clonic_gap_s * rate).round().max(1.0) as usize;
+        for range in bridge(segments(&hysteresis(&on, &hold)), gap) {
+            let range = trim_to_peak(own, range, BURST_EDGE);
+            if (range.1 - range.0) as f64 / rate >= config.clonic_min_s {
+                pieces.push(Piece {
+                    side: EventSide::from_side(Side::BOTH[s]),
+                    kind: EventKind::Clonic,
+                    range,
+                });
+            }
+        }
+    }
+    pieces
 }
 
 /// Whether the lower lid's motion in the spasm band exceeds the upper
@@ -1598,6 +1666,29 @@ mod tests {
             wobble(5.0, 12.0),
             [0.0, 1.0, 0.6],
         );
+        let ev = detect_events(&s, &EventConfig::default());
+        let e = only_spasm(&ev, EventSide::Right, EventKind::Clonic);
+        assert!(e.start_s < 10.5 && e.end_s > 11.5, "{e:?}");
+    }
+
+    /// A burst on a face whose brows bob as the person talks (both brows,
+    /// at three times a second, far more than the twitch moves the lid) is
+    /// still a burst: the lower lid, which the brows do not move, is the
+    /// lid's other reference.
+    #[test]
+    fn a_burst_under_bobbing_brows_is_a_burst() {
+        let mut s = quiet(30.0);
+        add_eye_area_motion(
+            &mut s,
+            Side::Right,
+            10.0,
+            12.0,
+            wobble(5.0, 15.0),
+            [0.0, 1.0, 0.0],
+        );
+        for side in Side::BOTH {
+            add_eye_area_motion(&mut s, side, 8.0, 14.0, wobble(3.0, 60.0), [1.0, 0.0, 0.0]);
+        }
         let ev = detect_events(&s, &EventConfig::default());
         let e = only_spasm(&ev, EventSide::Right, EventKind::Clonic);
         assert!(e.start_s < 10.5 && e.end_s > 11.5, "{e:?}");
