@@ -15,6 +15,10 @@
 #   SEED_BASE      added to every seed (default 0): another draw of the same
 #                  set, e.g. a held-out one for validation
 #   AMPLITUDES     the warp amplitudes to cycle through (default "1.0 0.6 0.35")
+#   SCENARIOS      the spasm scenarios (default: all seven below)
+#   DRAG           a closing lid also pulls the skin around the eye down with
+#                  it, by this many lid travels (`synth --drag`; default 0,
+#                  the lid alone); the dev set's real-face spasms look like 1.7
 #
 # Clips shorter than LOOP_BELOW_S are played ping-pong to LOOP_TO_S (their
 # positives and a looped negative); a clip shorter than the analyser's 3 s
@@ -32,8 +36,9 @@ jobs="${JOBS:-1}"
 LOOP_BELOW_S=6
 LOOP_TO_S=12
 MIN_ANALYSIS_S=3
-scenarios=(left_clonic_eye right_clonic_eye left_tonic_synkinesis right_tonic_synkinesis
-    left_myokymia right_myokymia bilateral)
+read -r -a scenarios <<< "${SCENARIOS:-left_clonic_eye right_clonic_eye left_tonic_synkinesis \
+right_tonic_synkinesis left_myokymia right_myokymia bilateral}"
+drag="${DRAG:-0}"
 read -r -a amplitudes <<< "${AMPLITUDES:-1.0 0.6 0.35}"
 seed_base="${SEED_BASE:-0}"
 
@@ -111,6 +116,7 @@ render_one() {
     local args=(synth --base "${clips[$i]}" --scenario "${scens[$i]}" --seed "${seeds[$i]}"
         --amplitude "${amps[$i]}" --out "$out/$name.mp4")
     [ "${loops[$i]}" = - ] || args+=(--loop-to "${loops[$i]}")
+    [ "${scens[$i]}" = rest_blinks ] || args+=(--drag "$drag")
     if "$bin" "${args[@]}" >"$logs/$name.log" 2>&1; then
         echo "ok    $name"
     elif grep -q "long enough" "$logs/$name.log"; then

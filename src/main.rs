@@ -437,6 +437,11 @@ struct SynthArgs {
     #[arg(long, value_name = "VIDEO",
           conflicts_with_all = ["fps", "seconds", "head_motion", "noise", "flicker"])]
     base: Option<PathBuf>,
+    /// With --base: a closing lid also pulls the skin around the eye down
+    /// with it, by this many lid travels at full closure (0 = the lid
+    /// alone; about 1.7 looks like the spasms on the dev set's real faces).
+    #[arg(long, default_value_t = 0.0, requires = "base")]
+    drag: f32,
     /// With --base: play a short video forward and backward (ping-pong)
     /// until it is this many seconds long.
     #[arg(long, value_name = "SECONDS", requires = "base")]
@@ -473,6 +478,7 @@ fn synth_cmd(args: SynthArgs) -> Result<()> {
         scenario,
         seed: args.seed,
         amplitude: args.amplitude,
+        drag: args.drag,
         crf: args.crf.unwrap_or(synth::BASE_CRF),
         loop_to: args.loop_to,
         ..BaseSpec::new(base, scenario)

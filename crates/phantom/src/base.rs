@@ -86,6 +86,11 @@ pub struct BaseSpec {
     pub seed: u64,
     /// Scales every warp: 1 = obvious twitch, 0.3 = subtle lid flicker.
     pub amplitude: f32,
+    /// How far a closing lid pulls the skin around the eye down with it,
+    /// in lid travels at full closure: 0 = the lid alone (the default).
+    /// Spasms drawn by other tools move the whole eye area; this checks a
+    /// detector against that style too.
+    pub drag: f32,
     /// H.264 constant rate factor.
     pub crf: u32,
     /// Extend a short clip to this many seconds by playing it forward and
@@ -100,6 +105,7 @@ impl BaseSpec {
             scenario,
             seed: 1,
             amplitude: 1.0,
+            drag: 0.0,
             crf: BASE_CRF,
             loop_to: None,
         }
@@ -107,6 +113,9 @@ impl BaseSpec {
 
     fn validate(&self) -> Result<()> {
         check_amplitude(self.amplitude)?;
+        if !(self.drag.is_finite() && (0.0..=3.0).contains(&self.drag)) {
+            bail!("--drag must be between 0 and 3, got {}", self.drag);
+        }
         if self.crf > 51 {
             bail!("crf must be 0..=51, got {}", self.crf);
         }
@@ -139,6 +148,9 @@ pub struct BaseTruth {
     pub frames_without_face: u64,
     /// Warp amplitude (1 = obvious; 0 when nothing was drawn).
     pub amplitude: f64,
+    /// [`BaseSpec::drag`].
+    #[serde(default)]
+    pub drag: f64,
     pub scenario: String,
     pub seed: u64,
     /// Length of the base clip (s); differs from `seconds` when looped.
@@ -879,7 +891,7 @@ impl BaseClip {
             out_rgb.copy_from_slice(src);
             if let Some(face) = face {
                 let st = plan.state_at(k as f64 / fps);
-                warp_onto(face, &st, src, &mut out_rgb, w, h);
+                warp_onto(face, &st, spec.drag, src, &mut out_rgb, w, h);
             }
             let ok = if cropped.is_empty() {
                 enc.write(&out_rgb)
@@ -920,6 +932,7 @@ impl BaseClip {
             } else {
                 round_ms(spec.amplitude as f64)
             },
+            drag: round_ms(spec.drag as f64),
             scenario: spec.scenario.name().to_string(),
             seed: spec.seed,
             source_seconds: round_ms(self.seconds()),
@@ -994,7 +1007,15 @@ fn sample_rgb8(src: &[u8], w: usize, h: usize, x: f32, y: f32) -> [f32; 3] {
 /// so they run in a face-aligned frame: the image rotated about the mid-eye
 /// point until the eye line is horizontal. Only the warps' region is
 /// touched; pixels the warp maps to themselves keep their exact value.
-fn warp_onto(face: &Face, st: &FaceState, src: &[u8], dst: &mut [u8], w: usize, h: usize) {
+fn warp_onto(
+    face: &Face,
+    st: &FaceState,
+    drag: f32,
+    src: &[u8],
+    dst: &mut [u8],
+    w: usize,
+    h: usize,
+) {
     let g = &face.geo;
     let [mx, my] = g.mid_eyes();
     let (r, l) = (g.sides[0].eye_center, g.sides[1].eye_center);
@@ -1019,6 +1040,7 @@ fn warp_onto(face: &Face, st: &FaceState, src: &[u8], dst: &mut [u8], w: usize, 
     };
     let face = FaceWarp {
         outlines: Some([outline(Side::Right), outline(Side::Left)]),
+        lid_drag: drag,
         ..FaceWarp::new(&aligned.geo)
     };
     let aw = face.active(st, g.inter_ocular() / BENCH_IOD_PX, LID_EDGE_PX);
@@ -1406,6 +1428,54 @@ mod tests {
             msg.contains("no face found") && !msg.contains('\n'),
             "{msg}"
         );
+    }
+
+    /// With `drag`, a closing lid pulls the skin below the eye down with
+    /// it; without, the skin below the lower lid stays where it is. The
+    /// other eye is untouched either way.
+    #[test]
+    fn drag_pulls_the_skin_below_the_eye_along() {
+        if !have_ffmpeg() {
+            eprintln!("ffmpeg missing: skipped");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base.mp4");
+        make_base(&base, 3.0, 0..0);
+        let clip = BaseClip::load(&base, true).unwrap();
+        let render = |sc: Scenario, drag: f32| {
+            let out = dir.path().join(format!("{sc}_{drag}.mp4"));
+            let spec = BaseSpec {
+                seed: 3,
+                drag,
+                crf: 0,
+                ..BaseSpec::new(&base, sc)
+            };
+            let r = clip.render(&spec, &out).unwrap();
+            (decode(&out).0, r)
+        };
+        let (plain, _) = render(Scenario::RestBlinks, 0.0);
+        let (lid_alone, r) = render(Scenario::LeftClonicEye, 0.0);
+        let (dragged, rd) = render(Scenario::LeftClonicEye, 1.7);
+        assert_eq!(r.truth.events, rd.truth.events);
+        assert_eq!((r.truth.drag, rd.truth.drag), (0.0, 1.7));
+        let slot = image_slot(Side::Left);
+        let closure = |k: usize| r.plan.state_at(k as f64 / 30.0).sides[slot].closure;
+        let peak = (0..plain.len())
+            .max_by(|&a, &b| closure(a).total_cmp(&closure(b)))
+            .unwrap();
+        let g = r.geo[peak].unwrap();
+        let eye = g.sides[slot];
+        let below = |x: usize, y: usize| {
+            let (dx, dy) = (x as f32 - eye.eye_center[0], y as f32 - eye.lower_lid[1][1]);
+            dx.abs() <= 0.6 * eye.eye_half_w && (0.25..=0.7).contains(&(dy / eye.eye_half_w))
+        };
+        let moved = |frames: &[Vec<u8>]| mean_diff(&frames[peak], &plain[peak], below);
+        let other =
+            |frames: &[Vec<u8>]| mean_diff(&frames[peak], &plain[peak], eye_box(&g, Side::Right));
+        assert!(moved(&lid_alone) < 0.01, "{}", moved(&lid_alone));
+        assert!(moved(&dragged) > 1.0, "{}", moved(&dragged));
+        assert!(other(&lid_alone) < 0.01 && other(&dragged) < 0.01);
     }
 
     /// The warp lands on the named side's eye (image-right for patient-left),

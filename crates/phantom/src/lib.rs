@@ -1319,6 +1319,12 @@ const LID_OVERSHOOT: f32 = 0.6;
 /// that moves with the lid.
 const LASH_PX: f32 = 1.2;
 
+/// Vertical spread (in eye half-widths) of the skin a closing lid drags
+/// along ([`FaceWarp::lid_drag`]): the lower lid moves about half as far as
+/// the upper lid, the brow a tenth, as in the spasms drawn onto the real
+/// faces of the development set.
+const DRAG_SPREAD: f32 = 0.6;
+
 /// Precomputed per-side warp geometry.
 #[derive(Clone, Copy, Debug)]
 struct SideWarp {
@@ -1520,6 +1526,9 @@ impl FaceGeometry {
 struct FaceWarp {
     warps: [SideWarp; 2],
     geo: FaceGeometry,
+    /// How far a closing lid pulls the skin around the eye down with it,
+    /// in lid travels at full closure (0: the lid alone).
+    lid_drag: f32,
     /// Face outline per side (patient right, left); `None` on the photo,
     /// whose face is frontal and whose bumps stay inside it.
     outlines: Option<[Outline; 2]>,
@@ -1530,6 +1539,7 @@ impl FaceWarp {
         FaceWarp {
             warps: [SideWarp::new(&geo.sides[0]), SideWarp::new(&geo.sides[1])],
             geo: *geo,
+            lid_drag: 0.0,
             outlines: None,
         }
     }
@@ -1559,6 +1569,24 @@ impl FaceWarp {
             if s.closure > 1e-3 {
                 aw.lid_c[i] = s.closure;
                 add_roi(&mut aw, w.lid_rect);
+                if self.lid_drag > 0.0 {
+                    // The skin around the eye pulled down with the lid,
+                    // most at the upper lid, less at the lower lid, the
+                    // brow barely.
+                    let travel = (g.lower_lid[1][1] - g.upper_lid[1][1]).max(1.0);
+                    let b = Bump {
+                        outline: self.outlines.map(|o| o[i]),
+                        ..Bump::new(
+                            g.upper_lid[1],
+                            hw,
+                            DRAG_SPREAD * hw,
+                            [0.0, self.lid_drag * s.closure * travel],
+                        )
+                    };
+                    add_roi(&mut aw, b.rect);
+                    aw.bumps[aw.n_bumps] = b;
+                    aw.n_bumps += 1;
+                }
             }
             if s.ripple_px.abs() > 1e-3 {
                 let amp = s.ripple_px * px_out;
