@@ -1651,6 +1651,19 @@ mod tests {
         move |t| amplitude * (2.0 * std::f64::consts::PI * freq * t).sin()
     }
 
+    /// Twitches of the right eye area at 5 Hz from 10 to 12 s: the brow,
+    /// upper and lower lid moving by `gains` times `amplitude`.
+    fn add_right_burst(s: &mut Signals, amplitude: f64, gains: [f32; 3]) {
+        add_eye_area_motion(s, Side::Right, 10.0, 12.0, wobble(5.0, amplitude), gains);
+    }
+
+    /// The recording's one spasm is that burst.
+    fn assert_right_burst(s: &Signals) {
+        let ev = detect_events(s, &EventConfig::default());
+        let e = only_spasm(&ev, EventSide::Right, EventKind::Clonic);
+        assert!(e.start_s < 10.5 && e.end_s > 11.5, "{e:?}");
+    }
+
     /// A twitch that drags the lower lid down with the upper lid (the
     /// skin below the eye pulled along, the brow still) narrows the eye
     /// only a little and is still a burst: the lid's reference is the skin
@@ -1658,17 +1671,8 @@ mod tests {
     #[test]
     fn a_twitch_dragging_the_lower_lid_along_is_a_burst() {
         let mut s = quiet(30.0);
-        add_eye_area_motion(
-            &mut s,
-            Side::Right,
-            10.0,
-            12.0,
-            wobble(5.0, 12.0),
-            [0.0, 1.0, 0.6],
-        );
-        let ev = detect_events(&s, &EventConfig::default());
-        let e = only_spasm(&ev, EventSide::Right, EventKind::Clonic);
-        assert!(e.start_s < 10.5 && e.end_s > 11.5, "{e:?}");
+        add_right_burst(&mut s, 12.0, [0.0, 1.0, 0.6]);
+        assert_right_burst(&s);
     }
 
     /// A burst on a face whose brows bob as the person talks (both brows,
@@ -1678,20 +1682,11 @@ mod tests {
     #[test]
     fn a_burst_under_bobbing_brows_is_a_burst() {
         let mut s = quiet(30.0);
-        add_eye_area_motion(
-            &mut s,
-            Side::Right,
-            10.0,
-            12.0,
-            wobble(5.0, 15.0),
-            [0.0, 1.0, 0.0],
-        );
+        add_right_burst(&mut s, 15.0, [0.0, 1.0, 0.0]);
         for side in Side::BOTH {
             add_eye_area_motion(&mut s, side, 8.0, 14.0, wobble(3.0, 60.0), [1.0, 0.0, 0.0]);
         }
-        let ev = detect_events(&s, &EventConfig::default());
-        let e = only_spasm(&ev, EventSide::Right, EventKind::Clonic);
-        assert!(e.start_s < 10.5 && e.end_s > 11.5, "{e:?}");
+        assert_right_burst(&s);
     }
 
     /// The skin around one eye moving as a whole at twitch rates (brow and

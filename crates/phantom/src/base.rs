@@ -1430,29 +1430,53 @@ mod tests {
         );
     }
 
+    /// A synthetic base clip NAME.mp4 of `seconds` (no face in frames
+    /// `gap`) in a fresh temporary directory, and the clip loaded; `None`
+    /// (the test skipped) without ffmpeg.
+    fn loaded_base(
+        name: &str,
+        seconds: f64,
+        gap: std::ops::Range<u64>,
+    ) -> Option<(tempfile::TempDir, PathBuf, BaseClip)> {
+        if !have_ffmpeg() {
+            eprintln!("ffmpeg missing: skipped");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join(format!("{name}.mp4"));
+        make_base(&base, seconds, gap);
+        let clip = BaseClip::load(&base, true).unwrap();
+        Some((dir, base, clip))
+    }
+
+    /// Renders `spec` losslessly (the tests compare warps, not x264's
+    /// noise) into `dir` as NAME.mp4, and decodes it.
+    fn render_lossless(
+        clip: &BaseClip,
+        dir: &Path,
+        name: &str,
+        spec: BaseSpec,
+    ) -> (Vec<Vec<u8>>, Rendered) {
+        let out = dir.join(format!("{name}.mp4"));
+        let r = clip.render(&BaseSpec { crf: 0, ..spec }, &out).unwrap();
+        (decode(&out).0, r)
+    }
+
     /// With `drag`, a closing lid pulls the skin below the eye down with
     /// it; without, the skin below the lower lid stays where it is. The
     /// other eye is untouched either way.
     #[test]
     fn drag_pulls_the_skin_below_the_eye_along() {
-        if !have_ffmpeg() {
-            eprintln!("ffmpeg missing: skipped");
+        let Some((dir, base, clip)) = loaded_base("base", 3.0, 0..0) else {
             return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let base = dir.path().join("base.mp4");
-        make_base(&base, 3.0, 0..0);
-        let clip = BaseClip::load(&base, true).unwrap();
+        };
         let render = |sc: Scenario, drag: f32| {
-            let out = dir.path().join(format!("{sc}_{drag}.mp4"));
             let spec = BaseSpec {
                 seed: 3,
                 drag,
-                crf: 0,
                 ..BaseSpec::new(&base, sc)
             };
-            let r = clip.render(&spec, &out).unwrap();
-            (decode(&out).0, r)
+            render_lossless(&clip, dir.path(), &format!("{sc}_{drag}"), spec)
         };
         let (plain, _) = render(Scenario::RestBlinks, 0.0);
         let (lid_alone, r) = render(Scenario::LeftClonicEye, 0.0);
@@ -1484,27 +1508,18 @@ mod tests {
     #[test]
     fn base_warps_the_named_eye_only() {
         const N: usize = 90;
-        if !have_ffmpeg() {
-            eprintln!("ffmpeg missing: skipped");
+        let Some((dir, base, clip)) = loaded_base("base", 3.0, 0..0) else {
             return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let base = dir.path().join("base.mp4");
-        make_base(&base, 3.0, 0..0);
-        let clip = BaseClip::load(&base, true).unwrap();
+        };
         assert_eq!(clip.faces.len(), N);
         assert!(clip.faces.iter().all(Option::is_some));
         let render = |sc: Scenario, amplitude: f32| {
-            let out = dir.path().join(format!("{sc}_{amplitude}.mp4"));
             let spec = BaseSpec {
                 seed: 3,
                 amplitude,
-                // Lossless: compares the warps, not x264's noise.
-                crf: 0,
                 ..BaseSpec::new(&base, sc)
             };
-            let r = clip.render(&spec, &out).unwrap();
-            (decode(&out).0, r)
+            render_lossless(&clip, dir.path(), &format!("{sc}_{amplitude}"), spec)
         };
         let (plain, rp) = render(Scenario::RestBlinks, 1.0);
         assert!(rp.truth.events.is_empty());
@@ -1626,15 +1641,10 @@ mod tests {
     /// played ping-pong has the right length, frame order and timestamps.
     #[test]
     fn face_loss_and_ping_pong() {
-        if !have_ffmpeg() {
-            eprintln!("ffmpeg missing: skipped");
-            return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let base = dir.path().join("gap.mp4");
         // 4.5 s, no face in 0.8-1.2 s.
-        make_base(&base, 4.5, 24..36);
-        let clip = BaseClip::load(&base, true).unwrap();
+        let Some((dir, base, clip)) = loaded_base("gap", 4.5, 24..36) else {
+            return;
+        };
         let out = dir.path().join("gap_out.mp4");
         let spec = BaseSpec {
             seed: 2,
