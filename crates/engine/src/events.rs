@@ -898,8 +898,9 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     let window = samples(config.energy_window_s);
     let twitch = lid_twitch(signals, LidReference::Surroundings, &keep, band);
     let (energy, typical) = twitch_energy(&twitch, &keep, window);
+    let gap = samples(config.clonic_gap_s);
     let bursts = |energy: &[Vec<f32>; 2], typical: f32| {
-        one_sided_bursts(energy, typical, &calm, valid, config, rate)
+        one_sided_bursts(energy, typical, &calm, valid, config, rate, gap)
     };
     pieces.extend(bursts(&energy, typical));
     let against_lower_lid = lid_twitch(signals, LidReference::LowerLid, &keep, band);
@@ -1055,7 +1056,7 @@ fn twitch_energy(twitch: &[Vec<f32>; 2], keep: &[bool], window: usize) -> ([Vec<
 }
 
 /// Rule 5's bursts: stretches where one eye's twitch energy is well above
-/// the other's and the typical level.
+/// the other's and the typical level (gaps of `gap` samples bridged).
 fn one_sided_bursts(
     energy: &[Vec<f32>; 2],
     typical: f32,
@@ -1063,6 +1064,7 @@ fn one_sided_bursts(
     valid: &[bool],
     config: &EventConfig,
     rate: f64,
+    gap: usize,
 ) -> Vec<Piece> {
     let n = calm.len();
     let mut pieces = Vec::new();
@@ -1081,7 +1083,6 @@ fn one_sided_bursts(
         let hold: Vec<bool> = (0..n)
             .map(|k| valid[k] && burst(k, config.clonic_asymmetry_hold, config.clonic_energy_hold))
             .collect();
-        let gap = (config.clonic_gap_s * rate).round().max(1.0) as usize;
         for range in bridge(segments(&hysteresis(&on, &hold)), gap) {
             let range = trim_to_peak(own, range, BURST_EDGE);
             if (range.1 - range.0) as f64 / rate >= config.clonic_min_s {
