@@ -1107,9 +1107,35 @@ pub struct Analysis {
     pub noise_floor: PerSide<BTreeMap<Region, f64>>,
 }
 
+/// A measured frame whose head speed is at least JOLT_MIN_SPEED (face
+/// units / s) while the frames measured before and after it show a still
+/// head (under [`STILL_HEAD_SPEED`]) is a jolt: the whole picture jumped in
+/// one frame interval and stayed (a dropped stretch of frames, a cut in the
+/// video, the camera knocked). A head moves over several frames, and a lid
+/// twitch does not move the head's reference patches; across a jolt every
+/// region's motion is mostly registration error, which the band-pass turns
+/// into a burst of "twitching". Such a frame is not measured (its
+/// quantities are interpolated, like a repeated frame's).
+const JOLT_MIN_SPEED: f32 = 50.0;
+
+/// Which of `measured` (the measured frames, in order) are jolts.
+fn jolts(measured: &[&MotionSample]) -> Vec<bool> {
+    let still = |i: usize| measured[i].head_speed < STILL_HEAD_SPEED;
+    (0..measured.len())
+        .map(|i| {
+            i > 0
+                && i + 1 < measured.len()
+                && measured[i].head_speed >= JOLT_MIN_SPEED
+                && still(i - 1)
+                && still(i + 1)
+        })
+        .collect()
+}
+
 /// Resamples motion samples to a uniform time base. Each quantity is
 /// interpolated over the samples where it was measured (a failed measurement
-/// is a gap, not a zero); gaps over a quarter of a second stay unknown.
+/// is a gap, not a zero; a jolt, see [`JOLT_MIN_SPEED`], is not a
+/// measurement); gaps over a quarter of a second stay unknown.
 pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
     let Some(first) = samples.first() else {
         return Signals::zeros(rate, 0.0, 0);
@@ -1118,7 +1144,13 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
     let t_end = samples.last().map(|s| s.t).unwrap_or(t0);
     let n = ((t_end - t0) * rate).floor() as usize + 1;
     let mut signals = Signals::zeros(rate, t0, n);
-    let valid: Vec<&MotionSample> = samples.iter().filter(|s| s.valid).collect();
+    let measured: Vec<&MotionSample> = samples.iter().filter(|s| s.valid).collect();
+    let valid: Vec<&MotionSample> = measured
+        .iter()
+        .zip(jolts(&measured))
+        .filter(|(_, jolt)| !jolt)
+        .map(|(s, _)| *s)
+        .collect();
     let grid = UniformGrid {
         t0,
         rate,
@@ -1645,6 +1677,44 @@ mod tests {
         const { assert!(10.0 < MIN_FACE_CONTRAST && MIN_FACE_CONTRAST < 100.0) };
         // A band mostly outside the frame is not judged.
         assert!(eye_band_contrast(&striped, w, h, [150.0, 50.0], [450.0, 50.0]).is_nan());
+    }
+
+    /// 30 fps samples of a still head whose right upper lid moves at
+    /// `lid_vy(k)`, with the whole picture jumping at the frames in `jolts`.
+    fn still_head_with(jolts: &[usize], lid_vy: impl Fn(usize) -> f32) -> Vec<MotionSample> {
+        (0..90)
+            .map(|k| {
+                let jolt = jolts.contains(&k);
+                let mut s = measured_at(k as f64 / 30.0, if jolt { 150.0 } else { 4.0 });
+                s.regions[Side::Right.index()][Region::UpperLid.index()].vy =
+                    lid_vy(k) + if jolt { 60.0 } else { 0.0 };
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_jolt_of_the_whole_picture_is_not_measured() {
+        let lid = |s: &Signals| {
+            Signals::row(&s.vy, Side::Right.index(), Region::UpperLid.index()).to_vec()
+        };
+        // One frame where everything jumps while the head is still before
+        // and after: its motion is interpolated over.
+        let signals = build_signals(&still_head_with(&[40], |_| 2.0), 30.0);
+        assert!(signals.valid.iter().all(|&v| v));
+        assert!(
+            lid(&signals).iter().all(|&v| (v - 2.0).abs() < 1e-4),
+            "{:?}",
+            lid(&signals)
+        );
+        assert!(signals.head_speed.iter().all(|&h| h < 5.0));
+        // A head moving for two frames in a row is a motion, not a jolt;
+        // and a lid twitching under a still head is measured as it is.
+        let signals = build_signals(&still_head_with(&[40, 41], |_| 2.0), 30.0);
+        assert!(lid(&signals)[40] > 50.0 && lid(&signals)[41] > 50.0);
+        let twitch = |k: usize| if k == 40 { 80.0 } else { 2.0 };
+        let signals = build_signals(&still_head_with(&[], twitch), 30.0);
+        assert_eq!(lid(&signals)[40], 80.0);
     }
 
     #[test]
