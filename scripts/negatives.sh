@@ -3,7 +3,9 @@
 # ../shared/realfaces: each clip mirrored (as many webcam apps deliver it),
 # slowed to 0.8x and sped up to 1.25x (other rates of talking and blinking;
 # ffmpeg repeats or drops frames to keep 30 fps, as a phone's frame-rate
-# conversion does). Each video gets a truth file with no events, so
+# conversion does), at half the size (a face further from the camera),
+# heavily compressed (a video call's bit rate) and dim with sensor noise (a
+# room in the evening). Each video gets a truth file with no events, so
 # scripts/realset-score.sh (or ../shared/bench/score.py) reports the false
 # spasms per minute. The detector was developed on the clips themselves; their
 # variants show how close to its thresholds ordinary faces come.
@@ -23,12 +25,14 @@ faces="${REALFACES_DIR:-$root/../shared/realfaces}"
 command -v ffmpeg >/dev/null || { echo "negatives: ffmpeg not found" >&2; exit 1; }
 mkdir -p "$out"
 
-variants=(flip slow fast)
+variants=(flip slow fast small crushed dim)
 filter() {
     case "$1" in
         flip) echo "hflip" ;;
         slow) echo "setpts=1.25*PTS" ;;
         fast) echo "setpts=0.8*PTS" ;;
+        small) echo "scale=trunc(iw/4)*2:trunc(ih/4)*2" ;;
+        crushed | dim) echo "null" ;;
     esac
 }
 
@@ -38,11 +42,15 @@ for clip in "$faces"/*.mp4; do
     stem="$(basename "$clip" .mp4)"
     for v in "${variants[@]}"; do
         name="neg_${stem}_$v"
-        # A mirror keeps the clip's own frame rate; the other two convert.
+        # Re-timing converts to 30 fps; the others keep the clip's own rate.
         rate=()
-        [ "$v" = flip ] || rate=(-r 30)
-        ffmpeg -v error -y -i "$clip" -vf "$(filter "$v")" "${rate[@]}" -an \
-            -c:v libx264 -crf 18 -pix_fmt yuv420p "$out/$name.mp4"
+        case "$v" in slow | fast) rate=(-r 30) ;; esac
+        quality=(-crf 18)
+        [ "$v" = crushed ] && quality=(-crf 38)
+        vf="$(filter "$v")"
+        [ "$v" = dim ] && vf="eq=brightness=-0.25:contrast=0.6,noise=alls=14:allf=t"
+        ffmpeg -v error -y -i "$clip" -vf "$vf" "${rate[@]}" -an \
+            -c:v libx264 "${quality[@]}" -pix_fmt yuv420p "$out/$name.mp4"
         seconds="$(ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 \
             "$out/$name.mp4")"
         cat > "$out/$name.truth.json" <<EOF
