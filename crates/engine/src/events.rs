@@ -25,9 +25,15 @@
 //!    surroundings, the brows of a person talking, which bob together, would
 //!    read as both eyes twitching) at [`EventConfig::bilateral_energy`]
 //!    times the typical activity, within [`EventConfig::bilateral_balance`]
-//!    of each other, for [`EventConfig::bilateral_clonic_min_s`], is a
-//!    bilateral clonic burst; blinks are masked out of that energy, so a
-//!    flurry of normal blinks is not one. Brief closures of both eyes
+//!    of each other, for [`EventConfig::bilateral_clonic_min_s`], and in
+//!    step, is a bilateral clonic burst: the two eyes' twitch signals must
+//!    correlate by [`EventConfig::bilateral_sync`] over the burst (a frame's
+//!    shift allowed, [`BILATERAL_LAG_S`]). One brainstem drives both eyes
+//!    in blepharospasm, so its twitches are synchronous; a person talking
+//!    with a moving head shakes both sides of the face at once, but not in
+//!    step (0.4–0.84 on the real-face negatives, against 0.94 and more on
+//!    bursts drawn onto the same faces). Blinks are masked out of that
+//!    energy, so a flurry of normal blinks is not a burst either. Brief closures of both eyes
 //!    repeating faster than anyone blinks ([`BLINK_TRAIN`] starting under
 //!    [`BLINK_TRAIN_GAP_S`] apart) are a bilateral clonic burst too, full
 //!    closures anywhere and partial ones while the head is still
@@ -310,6 +316,9 @@ pub struct EventConfig {
     pub bilateral_balance: f32,
     /// Shortest bilateral clonic burst, seconds.
     pub bilateral_clonic_min_s: f64,
+    /// Correlation of the two eyes' twitch signals over a bilateral clonic
+    /// burst, at least: blepharospasm's twitches are synchronous.
+    pub bilateral_sync: f32,
     /// Head speed (face units / s) at most, for partial closures of both
     /// eyes to count in a train of twitches (rule 3): with the head moving,
     /// blur and foreshortening narrow both eyes' apertures together.
@@ -380,6 +389,7 @@ impl Default for EventConfig {
             bilateral_energy: 2.0,
             bilateral_balance: 2.0,
             bilateral_clonic_min_s: 1.0,
+            bilateral_sync: 0.9,
             train_still_head_speed: 40.0,
             tonic_asymmetry: 0.15,
             tonic_min_closure: 0.1,
@@ -407,6 +417,11 @@ impl Default for EventConfig {
         }
     }
 }
+
+/// How far apart (seconds) the two eyes' twitches may fall and still be
+/// together: a frame at 30 fps. The two sides' lids are driven by one
+/// brainstem; in blinks the eyes lead each other by a frame at most.
+const BILATERAL_LAG_S: f64 = 0.035;
 
 /// Brief closures of both eyes this many in a row, each starting less than
 /// BLINK_TRAIN_GAP_S after the one before, are a clonic burst, not blinks:
@@ -926,8 +941,11 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
         let hold: Vec<bool> = (0..n).map(|k| together(k, 0.8)).collect();
         hysteresis(&on, &hold)
     };
+    let lag = samples(BILATERAL_LAG_S);
     for range in bridge(segments(&both_twitch), samples(config.clonic_gap_s)) {
-        if (range.1 - range.0) as f64 / rate >= config.bilateral_clonic_min_s {
+        if (range.1 - range.0) as f64 / rate >= config.bilateral_clonic_min_s
+            && synchrony(&against_lower_lid, &keep, range, lag) >= config.bilateral_sync
+        {
             pieces.push(Piece {
                 side: EventSide::Bilateral,
                 kind: EventKind::Clonic,
@@ -1053,6 +1071,34 @@ fn twitch_energy(twitch: &[Vec<f32>; 2], keep: &[bool], window: usize) -> ([Vec<
         .collect();
     let typical = percentile(&both, 50.0).max(1e-3);
     (energy, typical)
+}
+
+/// How closely the two eyes' twitch signals move together within `range`
+/// (blinks, `keep` false, left out): their correlation, the best over time
+/// shifts of up to `lag` samples either way.
+fn synchrony(twitch: &[Vec<f32>; 2], keep: &[bool], range: (usize, usize), lag: usize) -> f32 {
+    let (a, b) = (&twitch[0], &twitch[1]);
+    let lag = lag as isize;
+    (-lag..=lag)
+        .map(|d| {
+            let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+            for k in range.0..range.1 {
+                let j = k as isize + d;
+                if j < 0 || j as usize >= b.len() || !keep[k] || !keep[j as usize] {
+                    continue;
+                }
+                let (x, y) = (f64::from(a[k]), f64::from(b[j as usize]));
+                ab += x * y;
+                aa += x * x;
+                bb += y * y;
+            }
+            if aa > 0.0 && bb > 0.0 {
+                (ab / (aa * bb).sqrt()) as f32
+            } else {
+                0.0
+            }
+        })
+        .fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// Rule 5's bursts: stretches where one eye's twitch energy is well above
@@ -1867,6 +1913,31 @@ mod tests {
         assert_eq!(sp[0].kind, EventKind::Clonic);
         let f = sp[0].freq_hz.expect("frequency");
         assert!((f - 4.0).abs() < 0.5, "freq {f}");
+    }
+
+    #[test]
+    fn both_eyes_twitching_out_of_step_is_no_bilateral_burst() {
+        // Both upper lids moving in the spasm band, equally: in step they
+        // are one brainstem driving both eyes (blepharospasm); out of step
+        // (half a twitch apart) they are what talking and a moving head do
+        // to the two sides of a face.
+        let bilateral = |shift: f64| {
+            let mut s = quiet(30.0);
+            let lid = [0.0, 1.0, 0.0];
+            add_eye_area_motion(&mut s, Side::Left, 10.0, 12.0, wobble(4.0, 40.0), lid);
+            let out_of_step = move |t: f64| wobble(4.0, 40.0)(t + shift);
+            add_eye_area_motion(&mut s, Side::Right, 10.0, 12.0, out_of_step, lid);
+            let ev = detect_events(&s, &EventConfig::default());
+            spasms(&ev)
+                .iter()
+                .any(|e| e.side == EventSide::Bilateral && e.kind == EventKind::Clonic)
+        };
+        assert!(bilateral(0.0));
+        // A frame apart is still together (blinks' eyes lead by as much).
+        assert!(bilateral(1.0 / RATE));
+        // A quarter and half a twitch apart is not.
+        assert!(!bilateral(0.0625));
+        assert!(!bilateral(0.125));
     }
 
     #[test]
