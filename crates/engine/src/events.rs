@@ -92,7 +92,11 @@
 //!    adds little). A window where a blink or a quick head motion hid the
 //!    lid is not judged; between two rippling windows it counts as
 //!    rippling, since the ripple went on underneath. A ripple overlapping a
-//!    twitch or a spasm of the same eye belongs to that spasm.
+//!    twitch or a spasm of the same eye belongs to that spasm; the other
+//!    way round, a clonic burst on a ripple is the ripple itself when its
+//!    lower lid moves more than its upper lid and the eye does not narrow
+//!    (rule 4's threshold): a ripple leaves the eye open, while a twitch
+//!    closes it, however far it drags the lower lid along.
 //! 7. **Fast head motion is no evidence.** Pixels of a face turning or
 //!    bobbing quickly are blurred and foreshortened; no event starts while
 //!    the head moves faster than [`EventConfig::max_head_speed`].
@@ -859,6 +863,9 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     // between them), tonic when it is one narrowing, however it wavers.
     // Blinks are left out of the count: both eyes shut, the difference dips.
     let twitch_gap = samples(1.0 / MAX_TWITCH_HZ);
+    // Each eye's narrowing threshold (the closure difference that counts),
+    // kept for rule 6.
+    let mut narrowing = [f32::INFINITY; 2];
     for s in 0..2 {
         let (own, other) = (&closure[s], &closure[1 - s]);
         let diff: Vec<f32> = (0..n)
@@ -879,6 +886,7 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
         let threshold = config
             .tonic_asymmetry
             .max(config.tonic_jitter_factor * jitter);
+        narrowing[s] = threshold;
         let narrower =
             |k: usize, f: f32| diff[k] > f * threshold && own[k] > f * config.tonic_min_closure;
         let on: Vec<bool> = (0..n).map(|k| calm[k] && narrower(k, 1.0)).collect();
@@ -984,14 +992,21 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     }
     for (side, range) in ripples {
         // A clonic piece on the ripple whose lower lid moves more than its
-        // upper lid is the ripple itself; a real twitch moves the upper lid.
-        let lower_led = |q: &Piece| lower_lid_leads(signals, side.index(), q.range);
+        // upper lid is the ripple itself, unless the eye narrows in it: a
+        // ripple runs along the lower lid and leaves the eye open, a twitch
+        // closes it, however far it drags the lower lid along.
+        let s = side.index();
+        let ripple_itself = |q: &Piece| {
+            let narrows = (q.range.0..q.range.1)
+                .any(|k| keep[k] && closure[s][k] - closure[1 - s][k] > narrowing[s]);
+            lower_lid_leads(signals, s, q.range) && !narrows
+        };
         spasms.retain(|q| {
             !(q.kind == EventKind::Clonic
                 && q.side == EventSide::from_side(side)
                 && range.0 <= q.range.1
                 && q.range.0 <= range.1
-                && lower_led(q))
+                && ripple_itself(q))
         });
         let inside = spasms.iter().any(|q| {
             q.kind != EventKind::Blink
@@ -2021,6 +2036,38 @@ mod tests {
         assert_eq!(sp[0].kind, EventKind::Myokymia);
         assert_eq!(sp[0].side, EventSide::Left);
         assert!(sp[0].start_s < 11.0 && sp[0].end_s > 14.0, "{:?}", sp[0]);
+    }
+
+    #[test]
+    fn a_twitch_dragging_the_lower_lid_further_than_the_upper_lid_is_a_twitch() {
+        // Twitches that narrow the right eye and pull its lower lid down
+        // further than the upper lid comes down (the skin below the eye
+        // moving unevenly, as a ripple does), inside a stretch where that
+        // lower lid's residual speed is up.
+        let twitches = |narrowing: bool| {
+            let mut s = quiet(30.0);
+            let (r, up, lo) = (
+                Side::Right.index(),
+                Region::UpperLid.index(),
+                Region::LowerLid.index(),
+            );
+            add_closure(&mut s, &[Side::Right], 10.0, 12.5, clonic(5.0, 0.35), &[]);
+            for k in (10.0 * RATE) as usize..(12.5 * RATE) as usize {
+                s.vy[[r, lo, k]] = 1.5 * s.vy[[r, up, k]];
+                if !narrowing {
+                    s.aperture[r][k] = 0.32;
+                }
+            }
+            add_travelling_ripple(&mut s, &[Side::Right], 8.0, 16.0, 6.0);
+            detect_events(&s, &EventConfig::default())
+        };
+        // The eye narrows at each twitch: a burst (the ripple is part of it).
+        let ev = twitches(true);
+        let e = only_spasm(&ev, EventSide::Right, EventKind::Clonic);
+        assert!(e.start_s < 10.5 && e.end_s > 12.0, "{e:?}");
+        // It stays open: the lower lid rippling, nothing else.
+        let ev = twitches(false);
+        only_spasm(&ev, EventSide::Right, EventKind::Myokymia);
     }
 
     #[test]
