@@ -72,7 +72,9 @@
 //!    activity, for [`EventConfig::clonic_min_s`] (a burst, several
 //!    twitches), and a burst against either reference is a burst. Blinks
 //!    are taken out of these signals first (interpolated over), so a blink
-//!    inside a burst does not make it two-sided.
+//!    inside a burst does not make it two-sided, and the burst's pieces
+//!    either side of a blink are one burst ([`BurstGaps`]); not so either
+//!    side of a longer closure of both eyes, a laugh's, say.
 //! 6. **Myokymia is a ripple of one lower lid.** Over 2 s windows, either
 //!    the lower lid's vertical velocity has a clear peak at 3–8 Hz,
 //!    [`EventConfig::myokymia_snr`] above the recording's quiet level and
@@ -427,6 +429,10 @@ impl Default for EventConfig {
 /// brainstem; in blinks the eyes lead each other by a frame at most.
 const BILATERAL_LAG_S: f64 = 0.035;
 
+/// How far either side of a closure of both eyes its motion is kept out of
+/// the twitch energy (seconds): a blink's lids are still settling.
+const BLINK_MASK_MARGIN_S: f64 = 0.1;
+
 /// Brief closures of both eyes this many in a row, each starting less than
 /// BLINK_TRAIN_GAP_S after the one before, are a clonic burst, not blinks:
 /// people do not blink two and a half times a second.
@@ -600,6 +606,36 @@ fn bridge(ranges: Vec<(usize, usize)>, gap: usize) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// How the pieces of a burst of twitches are joined: across gaps of at
+/// most `seen` samples, not counting what blinks hid (`keep` false and
+/// `blinked`). A blink, or two, is no gap in a burst, which went on
+/// underneath; a face screwed up for a second (a laugh) is: what its lids
+/// did meanwhile is not known.
+struct BurstGaps<'a> {
+    seen: usize,
+    keep: &'a [bool],
+    blinked: &'a [bool],
+}
+
+impl BurstGaps<'_> {
+    fn bridge(&self, ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            let joins = |last: &(usize, usize)| {
+                let between = last.1.min(r.0)..r.0;
+                let seen = between.clone().filter(|&k| self.keep[k]).count();
+                let only_blinks = between.clone().all(|k| self.keep[k] || self.blinked[k]);
+                between.len() <= self.seen || (seen <= self.seen && only_blinks)
+            };
+            match out.last_mut() {
+                Some(last) if joins(last) => last.1 = last.1.max(r.1),
+                _ => out.push(r),
+            }
+        }
+        out
+    }
 }
 
 /// Hysteresis: where `on` holds, grown while `hold` holds.
@@ -833,12 +869,18 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
         }
     }
     let mut blink_mask = vec![false; n];
+    // The blinks among them (brief and deep): what the twitch energy lost
+    // to them, a burst went on through.
+    let mut blinked = vec![false; n];
     for (range, _) in closures.iter().zip(&in_train).filter(|(_, t)| !**t) {
         // A blink's own motion is kept out of the twitch energy, shallow
         // blinks included: one eye often closes less deeply than the other.
         blink_mask[range.0..range.1].fill(true);
         let was_deep = deep[range.0..range.1].iter().any(|d| *d);
         let dur = (range.1 - range.0) as f64 / rate;
+        if was_deep && dur <= config.blink_max_s {
+            blinked[range.0..range.1].fill(true);
+        }
         let kind = if !was_deep {
             continue;
         } else if dur <= config.blink_max_s {
@@ -854,7 +896,8 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
             range: *range,
         });
     }
-    let blink_mask = dilate(&blink_mask, samples(0.1));
+    let blink_mask = dilate(&blink_mask, samples(BLINK_MASK_MARGIN_S));
+    let blinked = dilate(&blinked, samples(BLINK_MASK_MARGIN_S));
     let keep: Vec<bool> = (0..n).map(|k| valid[k] && !blink_mask[k]).collect();
 
     // Rule 4: one eye narrower than the other. The stretch is clonic when
@@ -921,9 +964,13 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     let window = samples(config.energy_window_s);
     let twitch = lid_twitch(signals, LidReference::Surroundings, &keep, band);
     let (energy, typical) = twitch_energy(&twitch, &keep, window);
-    let gap = samples(config.clonic_gap_s);
+    let gaps = BurstGaps {
+        seen: samples(config.clonic_gap_s),
+        keep: &keep,
+        blinked: &blinked,
+    };
     let bursts = |energy: &[Vec<f32>; 2], typical: f32| {
-        one_sided_bursts(energy, typical, &calm, valid, config, rate, gap)
+        one_sided_bursts(energy, typical, &calm, valid, config, rate, &gaps)
     };
     pieces.extend(bursts(&energy, typical));
     let against_lower_lid = lid_twitch(signals, LidReference::LowerLid, &keep, band);
@@ -950,7 +997,7 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
         hysteresis(&on, &hold)
     };
     let lag = samples(BILATERAL_LAG_S);
-    for range in bridge(segments(&both_twitch), samples(config.clonic_gap_s)) {
+    for range in gaps.bridge(segments(&both_twitch)) {
         if (range.1 - range.0) as f64 / rate >= config.bilateral_clonic_min_s
             && synchrony(&against_lower_lid, &keep, range, lag) >= config.bilateral_sync
         {
@@ -1125,7 +1172,7 @@ fn one_sided_bursts(
     valid: &[bool],
     config: &EventConfig,
     rate: f64,
-    gap: usize,
+    gaps: &BurstGaps,
 ) -> Vec<Piece> {
     let n = calm.len();
     let mut pieces = Vec::new();
@@ -1144,7 +1191,7 @@ fn one_sided_bursts(
         let hold: Vec<bool> = (0..n)
             .map(|k| valid[k] && burst(k, config.clonic_asymmetry_hold, config.clonic_energy_hold))
             .collect();
-        for range in bridge(segments(&hysteresis(&on, &hold)), gap) {
+        for range in gaps.bridge(segments(&hysteresis(&on, &hold))) {
             let range = trim_to_peak(own, range, BURST_EDGE);
             if (range.1 - range.0) as f64 / rate >= config.clonic_min_s {
                 pieces.push(Piece {
@@ -1782,6 +1829,44 @@ mod tests {
         assert_eq!(sp.len(), 1, "{ev:#?}");
         assert_eq!(sp[0].side, EventSide::Right);
         assert!(sp[0].start_s < 10.5 && sp[0].end_s > 11.5, "{ev:#?}");
+    }
+
+    #[test]
+    fn a_burst_goes_on_through_blinks_but_not_through_a_longer_closure() {
+        // Two pieces of a burst, 20 samples apart (more than the 6 a gap
+        // may have), with `seen` of the samples between them seen and
+        // `blinked` of them hidden by blinks (the rest by a longer closure).
+        let pieces = vec![(10, 30), (50, 70)];
+        let joined = |seen: std::ops::Range<usize>, blinked: std::ops::Range<usize>| {
+            let mut keep = vec![true; 100];
+            keep[30..50].fill(false);
+            keep[seen].fill(true);
+            let mut was_blink = vec![false; 100];
+            was_blink[blinked].fill(true);
+            let gaps = BurstGaps {
+                seen: 6,
+                keep: &keep,
+                blinked: &was_blink,
+            };
+            gaps.bridge(pieces.clone()) != pieces
+        };
+        // Hidden by blinks (two of them, say, a frame seen between): one
+        // burst.
+        assert!(joined(40..41, 30..50));
+        // Hidden by a closure too long for a blink (a laugh): two pieces.
+        assert!(!joined(0..0, 0..0));
+        // Partly by a blink, partly by a longer closure: two pieces.
+        assert!(!joined(0..0, 30..40));
+        // Seen for longer than a gap may be: two pieces, blinks or not.
+        assert!(!joined(30..40, 30..50));
+        // A gap short enough is bridged whatever hid it.
+        let keep = vec![true; 100];
+        let gaps = BurstGaps {
+            seen: 6,
+            keep: &keep,
+            blinked: &[false; 100],
+        };
+        assert_eq!(gaps.bridge(vec![(10, 30), (35, 70)]), [(10, 70)]);
     }
 
     #[test]
