@@ -63,6 +63,8 @@ for clip in "$faces"/*.mp4; do
  "events": [],
  "blinks": null,
  "mirrored": $([ "$v" = flip ] && echo true || echo false),
+ "source": "$stem",
+ "variant": "$v",
  "notes": "$stem, $v; no spasm"
 }
 EOF

@@ -4,9 +4,10 @@
 realset_table.py SET_DIR OUT_DIR
 
 SET_DIR holds NAME.truth.json per video (the bench schema; the real-face set
-adds "scenario", "amplitude" and "source"), OUT_DIR the NAME.json that
-`twitchscope analyze --json` wrote. Prints one table per scenario, per warp
-amplitude and per base clip: videos, true and detected events, recall,
+adds "scenario", "amplitude" and "source", the negatives' copies "source" and
+"variant"), OUT_DIR the NAME.json that `twitchscope analyze --json` wrote.
+Prints one table per scenario, per warp amplitude, per base clip and, for
+copies, per kind of copy: videos, true and detected events, recall,
 precision, F1, laterality correct, and false spasm events per minute
 (detections matching no true event; on negatives, every detection).
 
@@ -71,6 +72,10 @@ def source_of(truth):
     return truth.get("source") or truth["name"]
 
 
+def variant_of(truth):
+    return truth.get("variant") or "-"
+
+
 def table(title, rows, key):
     groups = OrderedDict()
     for truth, out in sorted(rows, key=lambda r: str(key(r[0]))):
@@ -119,6 +124,9 @@ def main():
     table("scenario", rows, scenario_of)
     table("amplitude", rows, amplitude_of)
     table("base clip", rows, source_of)
+    # Copies of the clips (scripts/negatives.sh): mirrored, re-timed, small...
+    if any("variant" in t for t, _ in rows):
+        table("copy", rows, variant_of)
     neg = [(t, o) for t, o in rows if t["expected_laterality"] == "none" and o is not None]
     minutes = sum(t["seconds"] for t, _ in neg) / 60.0
     det = sum(score(t, o)["det"] for t, o in neg)
