@@ -33,17 +33,17 @@
 //!    with a moving head shakes both sides of the face at once, but not in
 //!    step (0.4–0.84 on the real-face negatives, against 0.94 and more on
 //!    bursts drawn onto the same faces). Blinks are masked out of that
-//!    energy, so a flurry of normal blinks is not a burst either. Brief closures of both eyes
-//!    repeating faster than anyone blinks ([`BLINK_TRAIN`] starting under
-//!    [`BLINK_TRAIN_GAP_S`] apart) are a bilateral clonic burst too, full
-//!    closures anywhere and partial ones while the head is still
-//!    ([`EventConfig::train_still_head_speed`]): blepharospasm's twitches
-//!    need not shut the eyes, and their narrowing is masked out of the
-//!    energy as shallow blinks; but a head turning or bobbing quickly dips
-//!    both apertures together. A closure too long for a blink
-//!    whose full closures lie [`DOUBLE_BLINK_GAP_S`] apart or more is a
-//!    double blink (the lids half-open between two blinks, common on real
-//!    faces), counted as two.
+//!    energy, so a flurry of normal blinks is not a burst either. Brief
+//!    closures of both eyes repeating faster than anyone blinks
+//!    ([`BLINK_TRAIN`] starting under [`BLINK_TRAIN_GAP_S`] apart) are a
+//!    bilateral clonic burst too, full closures anywhere and partial ones
+//!    while the head is still ([`EventConfig::train_still_head_speed`]):
+//!    blepharospasm's twitches need not shut the eyes, and their narrowing
+//!    is masked out of the energy as shallow blinks; but a head turning or
+//!    bobbing quickly dips both apertures together. A closure too long for
+//!    a blink whose full closures lie [`DOUBLE_BLINK_GAP_S`] apart or more
+//!    is a double blink (the lids half-open between two blinks, common on
+//!    real faces), counted as two.
 //! 4. **A tonic spasm is one eye held narrower than the other.** The
 //!    closure of one eye exceeds the other's by
 //!    [`EventConfig::tonic_asymmetry`] for [`EventConfig::tonic_min_s`].
@@ -598,10 +598,19 @@ fn split_double_blinks(
 
 /// Ranges closer than `gap` samples joined.
 fn bridge(ranges: Vec<(usize, usize)>, gap: usize) -> Vec<(usize, usize)> {
+    bridge_where(ranges, |last, next| next.0 <= last.1 + gap)
+}
+
+/// Ranges (in order) joined where `joins(last, next)` says the gap between
+/// them does not part them.
+fn bridge_where(
+    ranges: Vec<(usize, usize)>,
+    joins: impl Fn(&(usize, usize), &(usize, usize)) -> bool,
+) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
     for r in ranges {
         match out.last_mut() {
-            Some(last) if r.0 <= last.1 + gap => last.1 = last.1.max(r.1),
+            Some(last) if joins(last, &r) => last.1 = last.1.max(r.1),
             _ => out.push(r),
         }
     }
@@ -621,20 +630,12 @@ struct BurstGaps<'a> {
 
 impl BurstGaps<'_> {
     fn bridge(&self, ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
-        let mut out: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
-        for r in ranges {
-            let joins = |last: &(usize, usize)| {
-                let between = last.1.min(r.0)..r.0;
-                let seen = between.clone().filter(|&k| self.keep[k]).count();
-                let only_blinks = between.clone().all(|k| self.keep[k] || self.blinked[k]);
-                between.len() <= self.seen || (seen <= self.seen && only_blinks)
-            };
-            match out.last_mut() {
-                Some(last) if joins(last) => last.1 = last.1.max(r.1),
-                _ => out.push(r),
-            }
-        }
-        out
+        bridge_where(ranges, |last, next| {
+            let between = last.1.min(next.0)..next.0;
+            let seen = between.clone().filter(|&k| self.keep[k]).count();
+            let only_blinks = between.clone().all(|k| self.keep[k] || self.blinked[k]);
+            between.len() <= self.seen || (seen <= self.seen && only_blinks)
+        })
     }
 }
 
