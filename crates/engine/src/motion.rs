@@ -11,8 +11,11 @@
 //!   reference patches see, so it is removed here from pixels;
 //! - **each region's motion relative to the head**: the region is resampled
 //!   where the head's motion carried it, and what is left is the skin's own
-//!   motion: a Lucas–Kanade translation (`vx` outward, `vy` down) and the
-//!   texture-normalised residual speed `sqrt(Σ r² / Σ |∇I|²)`;
+//!   motion: a Lucas–Kanade translation (`vx` outward, `vy` down), fitted
+//!   together with a vertical velocity growing along the region (`tilt`,
+//!   the outer end down: a ripple travelling along a lid, whose crests and
+//!   troughs cancel in `vy`), and the texture-normalised residual speed
+//!   `sqrt(Σ r² / Σ |∇I|²)`;
 //! - **displacement and deformation** against a slowly adapting template
 //!   of each patch (its recent resting appearance): the head's offset from
 //!   the template is fitted on the reference patches as above, and each
@@ -62,6 +65,11 @@ pub struct RegionMotion {
     /// head's motion the pose missed) adds little.
     #[serde(default)]
     pub ripple: f32,
+    /// How much faster the region's outer end moves down than its centre
+    /// (face units / s): the signed shape of a ripple travelling along a
+    /// lid, which [`RegionMotion::vy`] averages away.
+    #[serde(default)]
+    pub tilt: f32,
 }
 
 /// Everything measured in one frame.
@@ -219,6 +227,13 @@ struct FlowSums {
     rr: f64,
     /// Pixels summed.
     n: usize,
+    /// The same sums for a third unknown: a vertical velocity that grows
+    /// across the patch, `v1·x̃` with `x̃` from −1 (left edge) to 1 (right
+    /// edge). `z = Iy·x̃` is its gradient column.
+    gxz: f64,
+    gyz: f64,
+    gzz: f64,
+    gzt: f64,
 }
 
 impl FlowSums {
@@ -233,6 +248,35 @@ impl FlowSums {
         let u = -(d * self.gxt - b * self.gyt) / det;
         let v = -(-b * self.gxt + a * self.gyt) / det;
         (u as f32, v as f32)
+    }
+
+    /// The vertical velocity's change across the patch (`v1`, px / frame
+    /// at its right edge against its centre), fitted with the translation:
+    /// a ripple travelling along a lid moves one end up while the other
+    /// goes down, which a translation averages away.
+    fn tilt(&self) -> f32 {
+        let ridge = 1e-2 * self.n as f64;
+        let a = [
+            [self.gxx + ridge, self.gxy, self.gxz],
+            [self.gxy, self.gyy + ridge, self.gyz],
+            [self.gxz, self.gyz, self.gzz + ridge],
+        ];
+        let b = [-self.gxt, -self.gyt, -self.gzt];
+        let det3 = |m: &[[f64; 3]; 3]| {
+            m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+                - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+        };
+        let det = det3(&a);
+        if det.abs() < 1e-12 {
+            return 0.0;
+        }
+        // Cramer's rule for the third unknown.
+        let mut m = a;
+        for (row, bi) in m.iter_mut().zip(b) {
+            row[2] = bi;
+        }
+        (det3(&m) / det) as f32
     }
 
     /// Texture-normalised speed of what the patch's best translation does
@@ -500,6 +544,7 @@ impl MotionAnalyzer {
             let (u, v) = shift.unwrap_or((f32::NAN, f32::NAN));
             let speed = sums.residual_speed() * per_s;
             let ripple = sums.unexplained_speed() * per_s;
+            let tilt = sums.tilt() * per_s;
             if i == n_regions {
                 sample.lips_speed = speed;
                 continue;
@@ -521,6 +566,7 @@ impl MotionAnalyzer {
                 dy: dy * self.unit,
                 deform: deform * self.unit,
                 ripple,
+                tilt: outward * tilt,
             };
         }
         sample.valid = true;
@@ -914,9 +960,13 @@ fn fit_weighted(obs: &[Observation]) -> HeadMotion {
 fn flow_sums(prev: &[f32], cur: &[f32], weight: &[f32], w: usize, h: usize) -> FlowSums {
     let mut raw = FlowSums::default();
     let (mut sw, mut sx, mut sy, mut st, mut stt) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let mut sz = 0.0f64;
+    let half = 0.5 * (w as f64 - 1.0);
+    let to_unit = 1.0 / half.max(1.0);
     for y in 1..h - 1 {
         let row = y * w;
         for x in 1..w - 1 {
+            let xu = (x as f64 - half) * to_unit;
             let i = row + x;
             let k = weight[i] as f64;
             if k <= 0.0 {
@@ -931,6 +981,12 @@ fn flow_sums(prev: &[f32], cur: &[f32], weight: &[f32], w: usize, h: usize) -> F
             raw.gyy += k * iy * iy;
             raw.gxt += k * ix * it;
             raw.gyt += k * iy * it;
+            let z = iy * xu;
+            raw.gxz += k * ix * z;
+            raw.gyz += k * iy * z;
+            raw.gzz += k * z * z;
+            raw.gzt += k * z * it;
+            sz += k * z;
             sw += k;
             sx += k * ix;
             sy += k * iy;
@@ -947,6 +1003,10 @@ fn flow_sums(prev: &[f32], cur: &[f32], weight: &[f32], w: usize, h: usize) -> F
         gyt: raw.gyt - sy * st / sw,
         rr: (stt - st * st / sw).max(0.0),
         n: sw.round().max(1.0) as usize,
+        gxz: raw.gxz - sx * sz / sw,
+        gyz: raw.gyz - sy * sz / sw,
+        gzz: raw.gzz - sz * sz / sw,
+        gzt: raw.gzt - sz * st / sw,
     }
 }
 
@@ -1266,6 +1326,37 @@ mod tests {
             uneven.unexplained_speed(),
             uneven.residual_speed()
         );
+    }
+
+    #[test]
+    fn a_ripple_along_a_patch_is_its_tilt_and_a_slide_is_not() {
+        // A textured 32×12 patch whose right end moves down while its left
+        // end moves up (a ripple along a lid), a slide down as a whole, and a
+        // mild bend (both ends up, the middle down).
+        let (w, h) = (32, 12);
+        let skin = |x: f32, y: f32| {
+            100.0 + 40.0 * (x * 0.5).sin() * (y * 0.45).cos() + 25.0 * (x * 0.23 + y * 0.31).sin()
+        };
+        let patch = |dy: &dyn Fn(f32) -> f32| -> Vec<f32> {
+            (0..h)
+                .flat_map(|y| (0..w).map(move |x| (x, y)))
+                .map(|(x, y)| skin(x as f32, y as f32 - dy(x as f32)))
+                .collect()
+        };
+        let half = 0.5 * (w as f32 - 1.0);
+        let rest = patch(&|_| 0.0);
+        let tilted = patch(&|x| 0.3 * (x - half) / half);
+        let slid = patch(&|_| 0.3);
+        let bent = patch(&|x| 0.3 - 0.3 * ((x - half) / half).powi(2));
+        let weight = vec![1.0; w * h];
+        let tilt = flow_sums(&rest, &tilted, &weight, w, h).tilt();
+        assert!((tilt - 0.3).abs() < 0.08, "tilt {tilt}");
+        let (_, v) = flow_sums(&rest, &tilted, &weight, w, h).solve();
+        assert!(v.abs() < 0.05, "a ripple's mean vertical motion {v}");
+        let tilt = flow_sums(&rest, &slid, &weight, w, h).tilt();
+        assert!(tilt.abs() < 0.05, "a slide's tilt {tilt}");
+        let tilt = flow_sums(&rest, &bent, &weight, w, h).tilt();
+        assert!(tilt.abs() < 0.05, "a symmetric bend's tilt {tilt}");
     }
 
     #[test]

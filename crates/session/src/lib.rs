@@ -27,7 +27,7 @@
 //! Plain CSV with a header line, so it opens in a spreadsheet or pandas:
 //!
 //! ```text
-//! t,valid,face,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,face_contrast,faces_in_view,pose_a,pose_b,pose_tx,pose_ty,left_brow_speed,left_brow_vx,…,right_mouth_corner_ripple
+//! t,valid,face,head_speed,lips_speed,aperture_left,aperture_right,upper_lid_left,…,lower_lid_right,face_contrast,faces_in_view,pose_a,pose_b,pose_tx,pose_ty,left_brow_speed,left_brow_vx,…,right_mouth_corner_tilt
 //! ```
 //!
 //! `t` is seconds (f64), `valid` (motion measured) and `face` (a face
@@ -36,7 +36,7 @@
 //! counted in the picture (an integer, 0 where not counted), where the face
 //! was (the image → canonical similarity `a,b,tx,ty`; empty without a face)
 //! and, per side (left, right) and region (brow, upper_lid, lower_lid,
-//! cheek, mouth_corner), `speed,vx,vy,dx,dy,deform,ripple` — 87 fields in
+//! cheek, mouth_corner), `speed,vx,vy,dx,dy,deform,ripple,tilt` — 97 fields in
 //! all. Numbers use Rust's shortest round-trip formatting, so
 //! values read back bit-exactly; **an empty field is NaN** (an unknown
 //! aperture), infinities are `inf`/`-inf`. The reader finds columns by their
@@ -334,7 +334,7 @@ enum Column {
     Unknown,
 }
 
-const REGION_QUANTITIES: [&str; 7] = ["speed", "vx", "vy", "dx", "dy", "deform", "ripple"];
+const REGION_QUANTITIES: [&str; 8] = ["speed", "vx", "vy", "dx", "dy", "deform", "ripple", "tilt"];
 
 /// The columns this version writes, in order.
 fn columns() -> impl Iterator<Item = (Column, String)> {
@@ -464,7 +464,8 @@ impl SampleLayout {
                         3 => m.dx = v,
                         4 => m.dy = v,
                         5 => m.deform = v,
-                        _ => m.ripple = v,
+                        6 => m.ripple = v,
+                        _ => m.tilt = v,
                     }
                 }
                 Column::Unknown => {}
@@ -528,6 +529,7 @@ fn encode_sample(s: &MotionSample, buf: &mut Vec<u8>) {
             put_f32(buf, m.dy);
             put_f32(buf, m.deform);
             put_f32(buf, m.ripple);
+            put_f32(buf, m.tilt);
         }
     }
     buf.push(b'\n');
@@ -1108,7 +1110,7 @@ mod tests {
 
     const FPS: f64 = 30.0;
     /// Fields of one samples.csv record.
-    const SAMPLE_FIELDS: usize = 17 + 2 * Region::COUNT * 7;
+    const SAMPLE_FIELDS: usize = 17 + 2 * Region::COUNT * 8;
 
     /// A deterministic sample; some invalid, some with unknown aperture.
     fn sample(i: usize) -> MotionSample {
@@ -1126,6 +1128,7 @@ mod tests {
                 m.dx = (x * 0.07 + phase).sin() * 0.5;
                 m.dy = (x * 0.03 - phase).cos() * 2.0;
                 m.ripple = (x * 0.19 + phase).sin().abs() * 1.5;
+                m.tilt = (x * 0.23 - phase).sin() * 4.0;
             }
         }
         MotionSample {
@@ -1185,6 +1188,7 @@ mod tests {
                     && same_f32(x.dy, y.dy)
                     && same_f32(x.deform, y.deform)
                     && same_f32(x.ripple, y.ripple)
+                    && same_f32(x.tilt, y.tilt)
             });
         a.t.to_bits() == b.t.to_bits()
             && a.valid == b.valid
@@ -1236,6 +1240,7 @@ mod tests {
             dy: f32::MIN_POSITIVE,
             deform: 1e-42,
             ripple: 0.0,
+            tilt: -f32::MAX,
         };
         s.lips_speed = 7.25;
         s.t = 1_234.567_890_123_456_7;
