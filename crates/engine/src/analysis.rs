@@ -1186,6 +1186,7 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
             row(&mut signals.vy, resample(&|m| m.regions[s][r].vy));
             row(&mut signals.deform, resample(&|m| m.regions[s][r].deform));
             row(&mut signals.ripple, resample(&|m| m.regions[s][r].ripple));
+            row(&mut signals.tilt, resample(&|m| m.regions[s][r].tilt));
         }
         signals.aperture[s] = resample(&|m| m.aperture[s]);
     }
@@ -1207,6 +1208,7 @@ pub fn build_signals(samples: &[MotionSample], rate: f64) -> Signals {
         &mut signals.vy,
         &mut signals.deform,
         &mut signals.ripple,
+        &mut signals.tilt,
     ] {
         q.mapv_inplace(|v| if v.is_finite() { v } else { 0.0 });
     }

@@ -78,15 +78,23 @@
 //! 6. **Myokymia is a ripple of one lower lid.** Over 2 s windows, either
 //!    the lower lid's vertical velocity has a clear peak at 3–8 Hz,
 //!    [`EventConfig::myokymia_snr`] above the recording's quiet level and
-//!    [`EventConfig::myokymia_asymmetry`] times the other lower lid's, or
-//!    the lower lid's residual speed (what is left after its translation:
+//!    [`EventConfig::myokymia_asymmetry`] times the other lower lid's; or its
+//!    tilt ([`Signals::tilt`]: one end moving down while the other moves up)
+//!    has such a peak, [`EventConfig::myokymia_tilt_snr`] above its quiet
+//!    level and as lopsided, and keeps one rhythm over the whole stretch
+//!    ([`EventConfig::myokymia_tilt_peak_share`] of its power in one peak of
+//!    the stretch's own spectrum); both for [`EventConfig::myokymia_min_s`].
+//!    Or the lower lid's residual speed (what is left after its translation:
 //!    the skin moving unevenly) is [`EventConfig::myokymia_residual_ratio`]
-//!    times the other lower lid's, for [`EventConfig::myokymia_min_s`] or
-//!    [`EventConfig::myokymia_residual_min_s`] respectively. The
-//!    second measure is there because a ripple travels along the lid: its
-//!    crests and troughs move opposite ways at once, so the lid's mean
-//!    velocity nearly cancels, while its residual speed stays up the whole
-//!    episode. Comparing the two lower lids at the same moment cancels what
+//!    times the other lower lid's for
+//!    [`EventConfig::myokymia_residual_min_s`]. The tilt and the residual
+//!    speed are there because a ripple travels along the lid: its crests and
+//!    troughs move opposite ways at once, so the lid's mean velocity nearly
+//!    cancels, while the lid tilts to the ripple's rate and its residual
+//!    speed stays up the whole episode. The tilt keeps the ripple's sign, so
+//!    its rhythm can be told from the irregular motion of talking, which
+//!    the residual speed, a magnitude, cannot; a head rolling tilts both
+//!    lids alike. Comparing the two lower lids at the same moment cancels what
 //!    moves both (talking, a head turn, lighting, compression); a one-sided
 //!    smile or squint is slow, and raises the lid as a whole (translation,
 //!    not residual; [`Signals::ripple`] is the speed left once the lid's
@@ -110,7 +118,8 @@
 //! then measured within it. A clonic burst's frequency is its twitch rate:
 //! counted from the eye's closure peaks where the twitches stand out as
 //! separate, evenly spaced peaks, from the spectrum of the lids' velocity
-//! where they do not (merged or faint twitches).
+//! where they do not (merged or faint twitches). A ripple's is the peak of
+//! its lower lid's velocity and tilt spectra together, within 3–8 Hz.
 
 use ndarray::{Array3, s};
 use serde::{Deserialize, Serialize};
@@ -137,6 +146,9 @@ pub struct Signals {
     pub deform: Array3<f32>,
     /// Speed left after each region's own translation (face units / s).
     pub ripple: Array3<f32>,
+    /// How much faster each region's outer end moves down than its centre
+    /// (face units / s): a ripple along a lid, signed.
+    pub tilt: Array3<f32>,
     /// `[side]` eyelid aperture from the eye model (gap / eye width), NaN
     /// where unknown.
     pub aperture: [Vec<f32>; 2],
@@ -169,6 +181,7 @@ impl Signals {
             vy: per_region(),
             deform: per_region(),
             ripple: per_region(),
+            tilt: per_region(),
             aperture: [vec![f32::NAN; n], vec![f32::NAN; n]],
             eyes_read: vec![true; n],
             head_speed: vec![0.0; n],
@@ -370,8 +383,15 @@ pub struct EventConfig {
     /// One lower lid's residual (non-translational) speed over the other's
     /// that marks a ripple travelling along it.
     pub myokymia_residual_ratio: f32,
-    /// Shortest myokymia episode, seconds: seen as a spectral peak (the
-    /// windows' span), or as residual speed (the raised stretch itself).
+    /// The lower lid's tilt power over its quiet level, and the share of
+    /// its 3–8 Hz power in the peak, that mark a ripple travelling along it.
+    /// The share is higher than the velocity's: a lid tilts irregularly
+    /// with every one-sided expression, and only a rhythm has one peak.
+    pub myokymia_tilt_snr: f32,
+    pub myokymia_tilt_peak_share: f32,
+    /// Shortest myokymia episode, seconds: seen as a spectral peak of the
+    /// velocity or of the tilt (the windows' span), or as residual speed
+    /// (the raised stretch itself).
     pub myokymia_min_s: f64,
     pub myokymia_residual_min_s: f64,
     /// Head speed (face units / s) above which no event starts.
@@ -414,6 +434,8 @@ impl Default for EventConfig {
             myokymia_peak_share: 0.5,
             myokymia_asymmetry: 6.0,
             myokymia_residual_ratio: 1.7,
+            myokymia_tilt_snr: 6.0,
+            myokymia_tilt_peak_share: 0.6,
             myokymia_min_s: 3.0,
             myokymia_residual_min_s: 2.0,
             max_head_speed: 100.0,
@@ -1206,10 +1228,16 @@ fn one_sided_bursts(
     pieces
 }
 
+/// The band of a lower-lid ripple (myokymia), Hz, below the Nyquist limit
+/// of a recording at `rate`.
+fn ripple_band(rate: f64) -> (f64, f64) {
+    (3.0, 8.0f64.min(0.45 * rate))
+}
+
 /// Whether the lower lid's motion in the spasm band exceeds the upper
 /// lid's on `side` within `range`.
 fn lower_lid_leads(signals: &Signals, side: usize, range: (usize, usize)) -> bool {
-    let band = (3.0, 8.0f64.min(0.45 * signals.rate));
+    let band = ripple_band(signals.rate);
     let power = |r: Region| {
         let x = band_pass(
             &Signals::row(&signals.vy, side, r.index())[range.0..range.1],
@@ -1235,23 +1263,41 @@ fn myokymia(
     if n < len || len < 8 {
         return Vec::new();
     }
-    let band = (3.0, 8.0f64.min(0.45 * rate));
+    let band = ripple_band(rate);
     let mut spectrum = Spectrum::new(len, 256.max(len.next_power_of_two() * 4), rate, band);
     let lo = Region::LowerLid.index();
     let starts: Vec<usize> = window_starts(n, len, hop).collect();
     let mut ws = WindowSpectrum::default();
-    // Per side and window: band power and peak share.
-    let mut table: [Vec<(f32, f32)>; 2] = [Vec::new(), Vec::new()];
-    for (s, rows) in table.iter_mut().enumerate() {
-        for &k in &starts {
-            spectrum.compute(&Signals::row(&signals.vy, s, lo)[k..k + len], &mut ws);
-            rows.push((ws.band_power, ws.peak_share));
-        }
-    }
-    // The quiet level: the 10th percentile over both lower lids (a ripple
-    // can fill much of one side's recording, so its median is no floor).
-    let all: Vec<f32> = table.iter().flatten().map(|w| w.0).collect();
-    let floor = percentile(&all, 10.0).max(1e-9);
+    // Per quantity (velocity, tilt), side and window: band power and peak
+    // share, and the quantity's quiet level: the 10th percentile over both
+    // lower lids (a ripple can fill much of one side's recording, so its
+    // median is no floor).
+    let calm_window: Vec<bool> = starts
+        .iter()
+        .map(|&k| calm[k..k + len].iter().filter(|c| **c).count() as f32 / len as f32 > 0.9)
+        .collect();
+    let mut spectral_table = |quantity: &Array3<f32>| {
+        let table: [Vec<(f32, f32)>; 2] = [0, 1].map(|s| {
+            starts
+                .iter()
+                .map(|&k| {
+                    spectrum.compute(&Signals::row(quantity, s, lo)[k..k + len], &mut ws);
+                    (ws.band_power, ws.peak_share)
+                })
+                .collect()
+        });
+        // Over the windows where the face was measured: where it was not,
+        // the signals are zero, which is no quiet level.
+        let all: Vec<f32> = table
+            .iter()
+            .flat_map(|rows| rows.iter().zip(&calm_window).filter(|(_, c)| **c))
+            .map(|(w, _)| w.0)
+            .collect();
+        let floor = percentile(&all, 10.0).max(1e-9);
+        (table, floor)
+    };
+    let (table, floor) = spectral_table(&signals.vy);
+    let (tilt_table, tilt_floor) = spectral_table(&signals.tilt);
     // Per side and window: the lower lid's typical residual speed (what its
     // translation leaves) over the calm, blink-free samples (None when too
     // few are left to judge).
@@ -1271,19 +1317,40 @@ fn myokymia(
             })
             .collect()
     });
+    // A window where one lower lid has a clear rhythm of its own: power over
+    // the quiet level, in one peak, and far above the other lower lid's.
+    let peak =
+        |table: &[Vec<(f32, f32)>; 2], s: usize, i: usize, snr: f32, floor: f32, share: f32| {
+            let (p, peak_share) = table[s][i];
+            calm_window[i]
+                && p >= snr * floor
+                && peak_share >= share
+                && p >= config.myokymia_asymmetry * table[1 - s][i].0
+        };
     let mut out = Vec::new();
     for s in 0..2 {
-        let narrow_peak: Vec<bool> = starts
-            .iter()
-            .enumerate()
-            .map(|(i, &k)| {
-                let (p, share) = table[s][i];
-                let calm_share =
-                    calm[k..k + len].iter().filter(|c| **c).count() as f32 / len as f32;
-                p >= config.myokymia_snr * floor
-                    && share >= config.myokymia_peak_share
-                    && p >= config.myokymia_asymmetry * table[1 - s][i].0
-                    && calm_share > 0.9
+        let narrow_peak: Vec<bool> = (0..starts.len())
+            .map(|i| {
+                peak(
+                    &table,
+                    s,
+                    i,
+                    config.myokymia_snr,
+                    floor,
+                    config.myokymia_peak_share,
+                )
+            })
+            .collect();
+        let tilt_peak: Vec<bool> = (0..starts.len())
+            .map(|i| {
+                peak(
+                    &tilt_table,
+                    s,
+                    i,
+                    config.myokymia_tilt_snr,
+                    tilt_floor,
+                    config.myokymia_tilt_peak_share,
+                )
             })
             .collect();
         let judged: Vec<Option<bool>> = (0..starts.len())
@@ -1296,10 +1363,14 @@ fn myokymia(
             .collect();
         let rippling = fill_unjudged(&judged);
         let mut ranges = Vec::new();
-        for (a, b) in segments(&narrow_peak) {
-            let range = (starts[a], (starts[b - 1] + len).min(n));
-            if (range.1 - range.0) as f64 / rate >= config.myokymia_min_s {
-                ranges.push(range);
+        for (flags, tilt) in [(&narrow_peak, false), (&tilt_peak, true)] {
+            for (a, b) in segments(flags) {
+                let range = (starts[a], (starts[b - 1] + len).min(n));
+                if (range.1 - range.0) as f64 / rate >= config.myokymia_min_s
+                    && (!tilt || one_rhythm(signals, s, range, config.myokymia_tilt_peak_share))
+                {
+                    ranges.push(range);
+                }
             }
         }
         // A window's median is up when over half of it is: the flagged
@@ -1318,6 +1389,25 @@ fn myokymia(
         }
     }
     out
+}
+
+/// Whether the lower lid's tilt on `side` keeps one rhythm over the whole of
+/// `range`: the share of its 3–8 Hz power in one peak of the stretch's own
+/// spectrum is at least `share`. A 2 s window resolves only a few bins of
+/// the band, so irregular motion often has one look peaked; over the longer
+/// stretch its power spreads, while a ripple's stays at its rate.
+fn one_rhythm(signals: &Signals, side: usize, range: (usize, usize), share: f32) -> bool {
+    let len = range.1 - range.0;
+    let x = &Signals::row(&signals.tilt, side, Region::LowerLid.index())[range.0..range.1];
+    let mut spectrum = Spectrum::new(
+        len,
+        256.max(len.next_power_of_two() * 4),
+        signals.rate,
+        ripple_band(signals.rate),
+    );
+    let mut out = WindowSpectrum::default();
+    spectrum.compute(x, &mut out);
+    out.peak_share >= share
 }
 
 /// Windows that could not be judged (`None`: a blink or a quick head motion
@@ -1544,28 +1634,37 @@ impl Measure<'_> {
             return None;
         }
         let sides: Vec<usize> = side.map_or(vec![0, 1], |s| vec![s]);
-        let x: Vec<f32> = (range.0..range.1)
-            .map(|k| {
-                sides
-                    .iter()
-                    .map(|&s| {
-                        if lower_lid {
-                            self.signals.vy[[s, Region::LowerLid.index(), k]]
-                        } else {
-                            self.twitch[s][k]
-                        }
-                    })
-                    .sum()
-            })
-            .collect();
+        let summed = |value: &dyn Fn(usize, usize) -> f32| -> Vec<f32> {
+            (range.0..range.1)
+                .map(|k| sides.iter().map(|&s| value(s, k)).sum())
+                .collect()
+        };
+        let lo = Region::LowerLid.index();
         // The spectrum up to the Nyquist limit, so that the harmonics of a
         // twitch near the band's top still count.
         let band = (self.config.band.0, self.config.band.1.min(0.45 * rate));
         let wide = (band.0, 0.5 * rate);
         let mut spectrum = Spectrum::new(len, 1024.max(len.next_power_of_two()), rate, wide);
         let mut out = WindowSpectrum::default();
-        spectrum.compute(&x, &mut out);
-        (out.band_power > 0.0).then(|| spectrum.harmonic_hz(&out, band, 2, 0.8) as f64)
+        if lower_lid {
+            // A ripple travelling along the lid moves it up and down as a
+            // whole (vy) and tilts it (one end up, the other down), by turns
+            // as it travels: its rate is where the two together peak, in the
+            // ripple's band (talking puts its syllable rate below it), and a
+            // ripple is near a sine: no harmonics to weigh.
+            spectrum.compute(&summed(&|s, k| self.signals.vy[[s, lo, k]]), &mut out);
+            let mut tilt = WindowSpectrum::default();
+            spectrum.compute(&summed(&|s, k| self.signals.tilt[[s, lo, k]]), &mut tilt);
+            for (p, q) in out.power.iter_mut().zip(&tilt.power) {
+                *p += q;
+            }
+            out.band_power += tilt.band_power;
+            (out.band_power > 0.0)
+                .then(|| spectrum.harmonic_hz(&out, ripple_band(rate), 1, 0.8) as f64)
+        } else {
+            spectrum.compute(&summed(&|s, k| self.twitch[s][k]), &mut out);
+            (out.band_power > 0.0).then(|| spectrum.harmonic_hz(&out, band, 2, 0.8) as f64)
+        }
     }
 }
 
@@ -1606,6 +1705,7 @@ mod tests {
                 fill(&mut s.speed, &mut || 3.0 + noise());
                 fill(&mut s.ripple, &mut || 2.0 + 0.7 * noise());
                 fill(&mut s.vy, &mut || 2.0 * noise());
+                fill(&mut s.tilt, &mut || 2.0 * noise());
                 fill(&mut s.deform, &mut || 0.3 + 0.05 * noise());
             }
             s.aperture[side] = (0..n).map(|_| 0.32 + 0.005 * noise()).collect();
@@ -2122,6 +2222,52 @@ mod tests {
         assert_eq!(sp[0].kind, EventKind::Myokymia);
         assert_eq!(sp[0].side, EventSide::Left);
         assert!(sp[0].start_s < 11.0 && sp[0].end_s > 14.0, "{:?}", sp[0]);
+    }
+
+    /// A ripple travelling along `side`'s lower lid at `hz`, seen as its
+    /// tilt (one end up while the other goes down), `amplitude` at its ends.
+    fn add_tilt_ripple(s: &mut Signals, side: Side, t0: f64, t1: f64, hz: f64, amplitude: f32) {
+        let lo = Region::LowerLid.index();
+        for k in (t0 * RATE) as usize..(t1 * RATE) as usize {
+            let t = k as f64 / RATE;
+            let phase = (2.0 * std::f64::consts::PI * hz * t).sin() as f32;
+            s.tilt[[side.index(), lo, k]] += amplitude * phase;
+        }
+    }
+
+    #[test]
+    fn a_lower_lid_tilting_to_a_rhythm_is_myokymia_at_that_rate() {
+        // Neither the lid's mean velocity nor its residual speed rises: the
+        // ripple shows only as the lid tilting one way and the other, 5 times
+        // a second, for 3 s.
+        let mut s = quiet(40.0);
+        add_tilt_ripple(&mut s, Side::Right, 10.0, 13.0, 5.0, 8.0);
+        let ev = detect_events(&s, &EventConfig::default());
+        let sp = spasms(&ev);
+        assert_eq!(sp.len(), 1, "{ev:#?}");
+        assert_eq!(sp[0].kind, EventKind::Myokymia);
+        assert_eq!(sp[0].side, EventSide::Right);
+        assert!(sp[0].start_s < 11.0 && sp[0].end_s > 12.0, "{:?}", sp[0]);
+        let hz = sp[0].freq_hz.expect("a rate");
+        assert!((hz - 5.0).abs() < 0.4, "{hz}");
+    }
+
+    #[test]
+    fn lids_tilting_together_or_unevenly_are_not_myokymia() {
+        // Both lower lids tilting in the same rhythm (the head rolling, a
+        // grimace), and one tilting irregularly (broadband) while the face
+        // talks.
+        let mut s = quiet(40.0);
+        for side in Side::BOTH {
+            add_tilt_ripple(&mut s, side, 5.0, 9.0, 5.0, 8.0);
+        }
+        let lo = Region::LowerLid.index();
+        let mut noise = noise_source(99);
+        for k in (25.0 * RATE) as usize..(29.0 * RATE) as usize {
+            s.tilt[[Side::Left.index(), lo, k]] += 12.0 * noise();
+        }
+        let ev = detect_events(&s, &EventConfig::default());
+        assert!(spasms(&ev).is_empty(), "{ev:#?}");
     }
 
     #[test]
