@@ -1286,8 +1286,8 @@ fn myokymia(
                 })
                 .collect()
         });
-        // Over the windows where the face was measured: where it was not,
-        // the signals are zero, which is no quiet level.
+        // Over the calm windows (the face measured, the head still): where
+        // the face was not measured the signals are zero, no quiet level.
         let all: Vec<f32> = table
             .iter()
             .flat_map(|rows| rows.iter().zip(&calm_window).filter(|(_, c)| **c))
