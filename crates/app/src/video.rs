@@ -119,31 +119,33 @@ impl VideoPanel {
                 };
                 if let (Some(regions), Some(pose)) = (l.regions, l.frame.pose.as_ref()) {
                     let rect = |side: Side, region: Region| regions[side.index()][region.index()];
+                    // Each side's brow on screen: its centre and its top.
+                    let mut brows = [(0.0f32, f32::INFINITY); 2];
                     for side in Side::BOTH {
                         for region in Region::ALL {
                             let c = rect_corners_in_image(&rect(side, region), pose);
                             let pts: Vec<Pos2> = c.iter().map(|&p| to_screen(p)).collect();
                             draw_region(ui, &pts, side, activity[side.index()][region.index()]);
                         }
-                        let brow = rect_corners_in_image(&rect(side, Region::Brow), pose);
-                        let top = brow.iter().map(|&p| to_screen(p)).fold(
-                            pos2(0.0, f32::INFINITY),
-                            |a, b| {
-                                if b.y < a.y {
-                                    pos2((a.x + b.x) / 2.0, b.y)
-                                } else {
-                                    a
-                                }
-                            },
+                        let brow =
+                            rect_corners_in_image(&rect(side, Region::Brow), pose).map(&to_screen);
+                        brows[side.index()] = (
+                            brow.iter().map(|p| p.x).sum::<f32>() / 4.0,
+                            brow.iter().map(|p| p.y).fold(f32::INFINITY, f32::min),
                         );
-                        let cx = brow.iter().map(|&p| to_screen(p).x).sum::<f32>() / 4.0;
-                        label_on(
-                            ui,
-                            pos2(cx, top.y - 4.0),
-                            side_label(side),
-                            side_color(side),
-                            egui::Align2::CENTER_BOTTOM,
-                        );
+                    }
+                    // The side names above the brows, each reaching outwards
+                    // from the face's midline: centred on their brows they
+                    // overlap on a small face.
+                    let mid = (brows[0].0 + brows[1].0) / 2.0;
+                    let top = brows[0].1.min(brows[1].1) - 4.0;
+                    for side in Side::BOTH {
+                        let (x, align) = if brows[side.index()].0 < mid {
+                            (mid - 2.0, egui::Align2::RIGHT_BOTTOM)
+                        } else {
+                            (mid + 2.0, egui::Align2::LEFT_BOTTOM)
+                        };
+                        label_on(ui, pos2(x, top), side_label(side), side_color(side), align);
                     }
                 }
                 self.edge_labels(ui, rect);
