@@ -105,8 +105,11 @@
 //!    twitch or a spasm of the same eye belongs to that spasm; the other
 //!    way round, a clonic burst on a ripple is the ripple itself when its
 //!    lower lid moves more than its upper lid and the eye does not narrow
-//!    (rule 4's threshold): a ripple leaves the eye open, while a twitch
-//!    closes it, however far it drags the lower lid along.
+//!    twitch by twitch (rule 4's narrowings, three or more): a ripple leaves
+//!    the eye open, while a twitch closes it, however far it drags the
+//!    lower lid along. A lid rippling upwards narrows the eye a little, and
+//!    on an eye narrower than the other to begin with that crosses rule 4's
+//!    threshold now and then; a burst crosses it at every twitch.
 //! 7. **Fast head motion is no evidence.** Pixels of a face turning or
 //!    bobbing quickly are blurred and foreshortened; no event starts while
 //!    the head moves faster than [`EventConfig::max_head_speed`].
@@ -1062,14 +1065,22 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     }
     for (side, range) in ripples {
         // A clonic piece on the ripple whose lower lid moves more than its
-        // upper lid is the ripple itself, unless the eye narrows in it: a
-        // ripple runs along the lower lid and leaves the eye open, a twitch
-        // closes it, however far it drags the lower lid along.
+        // upper lid is the ripple itself, unless the eye narrows in it twitch
+        // by twitch (rule 4's narrowings): a ripple runs along the lower lid
+        // and leaves the eye open, a twitch closes it, however far it drags
+        // the lower lid along. One narrowing is not enough: a lower lid
+        // rippling upwards narrows the eye a little, and on a face whose eye
+        // is narrower than the other to begin with that can cross the
+        // threshold now and then.
         let s = side.index();
         let ripple_itself = |q: &Piece| {
-            let narrows = (q.range.0..q.range.1)
-                .any(|k| keep[k] && closure[s][k] - closure[1 - s][k] > narrowing[s]);
-            lower_lid_leads(signals, s, q.range) && !narrows
+            let seen: Vec<f32> = (q.range.0..q.range.1)
+                .filter(|&k| keep[k])
+                .map(|k| closure[s][k] - closure[1 - s][k])
+                .filter(|d| d.is_finite())
+                .collect();
+            let twitches = prominent_peaks(&seen, narrowing[s], twitch_gap).len();
+            lower_lid_leads(signals, s, q.range) && twitches < CLONIC_MIN_TWITCHES
         };
         spasms.retain(|q| {
             !(q.kind == EventKind::Clonic
@@ -2276,7 +2287,13 @@ mod tests {
         // further than the upper lid comes down (the skin below the eye
         // moving unevenly, as a ripple does), inside a stretch where that
         // lower lid's residual speed is up.
-        let twitches = |narrowing: bool| {
+        #[derive(PartialEq)]
+        enum Eye {
+            NarrowsAtEachTwitch,
+            StaysOpen,
+            NarrowsOnce,
+        }
+        let twitches = |eye: Eye| {
             let mut s = quiet(30.0);
             let (r, up, lo) = (
                 Side::Right.index(),
@@ -2286,20 +2303,29 @@ mod tests {
             add_closure(&mut s, &[Side::Right], 10.0, 12.5, clonic(5.0, 0.35), &[]);
             for k in (10.0 * RATE) as usize..(12.5 * RATE) as usize {
                 s.vy[[r, lo, k]] = 1.5 * s.vy[[r, up, k]];
-                if !narrowing {
+                if eye != Eye::NarrowsAtEachTwitch {
                     s.aperture[r][k] = 0.32;
+                }
+            }
+            if eye == Eye::NarrowsOnce {
+                // A quarter narrower for 0.3 s, once (a lid rippling upwards
+                // on an eye a little narrower than the other to begin with).
+                for k in (11.0 * RATE) as usize..(11.3 * RATE) as usize {
+                    s.aperture[r][k] = 0.24;
                 }
             }
             add_travelling_ripple(&mut s, &[Side::Right], 8.0, 16.0, 6.0);
             detect_events(&s, &EventConfig::default())
         };
         // The eye narrows at each twitch: a burst (the ripple is part of it).
-        let ev = twitches(true);
+        let ev = twitches(Eye::NarrowsAtEachTwitch);
         let e = only_spasm(&ev, EventSide::Right, EventKind::Clonic);
         assert!(e.start_s < 10.5 && e.end_s > 12.0, "{e:?}");
-        // It stays open: the lower lid rippling, nothing else.
-        let ev = twitches(false);
-        only_spasm(&ev, EventSide::Right, EventKind::Myokymia);
+        // It stays open, or narrows once: the lower lid rippling.
+        for eye in [Eye::StaysOpen, Eye::NarrowsOnce] {
+            let ev = twitches(eye);
+            only_spasm(&ev, EventSide::Right, EventKind::Myokymia);
+        }
     }
 
     #[test]
