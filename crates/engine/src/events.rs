@@ -50,10 +50,12 @@
 //!    Comparing the eyes cancels what both do together (looking down,
 //!    squinting at a light, a laugh). The stretch is tonic when the eye
 //!    narrows once, however much it wavers, and clonic when it narrows and
-//!    reopens at least three times (blinks left out: both eyes shut, the
-//!    difference dips without the eye reopening). A held squeeze on a real
-//!    face is never steady, so "stays narrowed throughout" would call it a
-//!    burst.
+//!    reopens at least three times, at least halfway each time (blinks left
+//!    out: both eyes shut, the difference dips without the eye reopening). A
+//!    held squeeze on a real face is never steady, so "stays narrowed
+//!    throughout" would call it a burst; and on a moving face the eye model
+//!    reads a held closure wavering by more than the threshold, which alone
+//!    would count it as twitches.
 //! 5. **A clonic burst is one eye's lids twitching while the other's do
 //!    not.** The upper lid's closing velocity (downward, from pixels, every
 //!    frame) is taken against two references, each band-passed to the spasm
@@ -524,6 +526,41 @@ fn rise_s(x: &[f32], range: (usize, usize), level: f32, rate: f64) -> f64 {
     (top - low) as f64 / rate
 }
 
+/// The separate narrowings of one eye against the other in `diff` (rule 4):
+/// peaks at least `threshold` above what lies between them and the
+/// neighbouring higher ones, and reopening at least halfway from each (a
+/// peak's prominence at least half its height). A held closure that wavers
+/// dips by the threshold now and then without reopening (a face moving,
+/// the eye model's jitter); a twitch reopens the eye.
+fn narrowings(diff: &[f32], threshold: f32, min_gap: usize) -> usize {
+    prominent_peaks(diff, threshold, min_gap)
+        .into_iter()
+        .filter(|&at| {
+            let k = at.round() as usize;
+            let height = diff[k.min(diff.len() - 1)];
+            peak_prominence(diff, k) >= 0.5 * height
+        })
+        .count()
+}
+
+/// How far the local maximum of `x` at `k` stands above the higher of the
+/// lowest points between it and the next higher sample on either side.
+fn peak_prominence(x: &[f32], k: usize) -> f32 {
+    let base = |range: &mut dyn Iterator<Item = usize>| {
+        let mut low = x[k];
+        for j in range {
+            if x[j] > x[k] {
+                break;
+            }
+            low = low.min(x[j]);
+        }
+        low
+    };
+    let left = base(&mut (0..k).rev());
+    let right = base(&mut (k + 1..x.len()));
+    x[k] - left.max(right)
+}
+
 /// Positions (fractional samples, refined by a parabola through the top
 /// three) of the peaks of `x` that stand at least `prominence` above the
 /// higher of the lowest points between them and the next higher sample on
@@ -536,19 +573,7 @@ fn prominent_peaks(x: &[f32], prominence: f32, min_gap: usize) -> Vec<f64> {
         if !(x[k] >= x[k - 1] && x[k] > x[k + 1]) {
             continue;
         }
-        let base = |range: &mut dyn Iterator<Item = usize>| {
-            let mut low = x[k];
-            for j in range {
-                if x[j] > x[k] {
-                    break;
-                }
-                low = low.min(x[j]);
-            }
-            low
-        };
-        let left = base(&mut (0..k).rev());
-        let right = base(&mut (k + 1..m));
-        if x[k] - left.max(right) < prominence {
+        if peak_prominence(x, k) < prominence {
             continue;
         }
         let (a, b, c) = (x[k - 1], x[k], x[k + 1]);
@@ -971,10 +996,10 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
                 .filter(|&k| keep[k] && diff[k].is_finite())
                 .map(|k| diff[k])
                 .collect();
-            let narrowings = prominent_peaks(&seen, threshold, twitch_gap).len();
+            let count = narrowings(&seen, threshold, twitch_gap);
             pieces.push(Piece {
                 side: EventSide::from_side(Side::BOTH[s]),
-                kind: if narrowings >= CLONIC_MIN_TWITCHES {
+                kind: if count >= CLONIC_MIN_TWITCHES {
                     EventKind::Clonic
                 } else {
                     EventKind::Tonic
@@ -1079,7 +1104,7 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
                 .map(|k| closure[s][k] - closure[1 - s][k])
                 .filter(|d| d.is_finite())
                 .collect();
-            let twitches = prominent_peaks(&seen, narrowing[s], twitch_gap).len();
+            let twitches = narrowings(&seen, narrowing[s], twitch_gap);
             lower_lid_leads(signals, s, q.range) && twitches < CLONIC_MIN_TWITCHES
         };
         spasms.retain(|q| {
@@ -2063,6 +2088,23 @@ mod tests {
         add_closure(&mut s, &Side::BOTH, 5.9, 6.15, blink, &[]);
         let ev = detect_events(&s, &EventConfig::default());
         only_spasm(&ev, EventSide::Left, EventKind::Tonic);
+    }
+
+    #[test]
+    fn a_closure_wavering_by_more_than_the_threshold_is_tonic_until_it_reopens() {
+        // Held at about two thirds for 2 s, wavering by 0.24 at
+        // 2.5 Hz (more than rule 4's 0.15, never reopening halfway): one
+        // narrowing. The same depth reopening fully at each twitch: a burst.
+        let run = |closure: &dyn Fn(f64) -> f64| {
+            let mut s = quiet(30.0);
+            add_closure(&mut s, &[Side::Right], 5.0, 7.0, closure, &[]);
+            detect_events(&s, &EventConfig::default())
+        };
+        let wave = |t: f64| (std::f64::consts::TAU * 2.5 * t).sin();
+        let ev = run(&|t| tonic(2.0, 1.0)(t) * (0.55 + 0.12 * wave(t)));
+        only_spasm(&ev, EventSide::Right, EventKind::Tonic);
+        let ev = run(&clonic(2.5, 0.67));
+        only_spasm(&ev, EventSide::Right, EventKind::Clonic);
     }
 
     #[test]
