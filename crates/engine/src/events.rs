@@ -542,9 +542,14 @@ fn narrowings(diff: &[f32], threshold: f32, min_gap: usize) -> usize {
     prominent_peaks(diff, threshold, min_gap)
         .into_iter()
         .filter(|&at| {
-            let k = at.round() as usize;
-            let height = diff[k.min(diff.len() - 1)];
-            peak_prominence(diff, k) >= 0.5 * height
+            // The sample at the top (the position is refined between two).
+            let k = at.floor() as usize;
+            let k = if k + 1 < diff.len() && diff[k + 1] > diff[k] {
+                k + 1
+            } else {
+                k
+            };
+            peak_prominence(diff, k) >= 0.5 * diff[k]
         })
         .count()
 }
