@@ -53,11 +53,10 @@
 //!    reopens at least three times, at least halfway each time or, for
 //!    narrowings as brief as twitches ([`TWITCH_MAX_S`]), below 60% of the
 //!    threshold (blinks left out: both eyes shut, the difference dips
-//!    without the eye reopening). A
-//!    held squeeze on a real face is never steady, so "stays narrowed
-//!    throughout" would call it a burst; and on a moving face the eye model
-//!    reads a held closure wavering by more than the threshold, which alone
-//!    would count it as twitches.
+//!    without the eye reopening). A held squeeze on a real face is never
+//!    steady, so "stays narrowed throughout" would call it a burst; and on
+//!    a moving face the eye model reads a held closure wavering by more
+//!    than the threshold, which alone would count it as twitches.
 //! 5. **A clonic burst is one eye's lids twitching while the other's do
 //!    not.** The upper lid's closing velocity (downward, from pixels, every
 //!    frame) is taken against two references, each band-passed to the spasm
@@ -109,11 +108,12 @@
 //!    twitch or a spasm of the same eye belongs to that spasm; the other
 //!    way round, a clonic burst on a ripple is the ripple itself when its
 //!    lower lid moves more than its upper lid and the eye does not narrow
-//!    twitch by twitch (rule 4's narrowings, three or more): a ripple leaves
-//!    the eye open, while a twitch closes it, however far it drags the
-//!    lower lid along. A lid rippling upwards narrows the eye a little, and
-//!    on an eye narrower than the other to begin with that crosses rule 4's
-//!    threshold now and then; a burst crosses it at every twitch.
+//!    twitch by twitch (rule 4's prominent narrowings, three or more, not
+//!    its brief held stretches): a ripple leaves the eye open, while a
+//!    twitch closes it, however far it drags the lower lid along. A lid
+//!    rippling upwards narrows the eye a little, and on an eye narrower
+//!    than the other to begin with that crosses rule 4's threshold now and
+//!    then; a burst crosses it at every twitch.
 //! 7. **Fast head motion is no evidence.** Pixels of a face turning or
 //!    bobbing quickly are blurred and foreshortened; no event starts while
 //!    the head moves faster than [`EventConfig::max_head_speed`].
@@ -1121,12 +1121,14 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     for (side, range) in ripples {
         // A clonic piece on the ripple whose lower lid moves more than its
         // upper lid is the ripple itself, unless the eye narrows in it twitch
-        // by twitch (rule 4's narrowings): a ripple runs along the lower lid
-        // and leaves the eye open, a twitch closes it, however far it drags
-        // the lower lid along. One narrowing is not enough: a lower lid
-        // rippling upwards narrows the eye a little, and on a face whose eye
-        // is narrower than the other to begin with that can cross the
-        // threshold now and then.
+        // by twitch (rule 4's prominent narrowings): a ripple runs along the
+        // lower lid and leaves the eye open, a twitch closes it, however far
+        // it drags the lower lid along. One narrowing is not enough: a lower
+        // lid rippling upwards narrows the eye a little, and on a face whose
+        // eye is narrower than the other to begin with that can cross the
+        // threshold now and then. For the same reason rule 4's brief held
+        // stretches do not count here: such an eye crosses the hold level
+        // back and forth all through a ripple (the man with glasses, d9).
         let s = side.index();
         let ripple_itself = |q: &Piece| {
             let seen: Vec<f32> = (q.range.0..q.range.1)
