@@ -539,19 +539,11 @@ fn rise_s(x: &[f32], range: (usize, usize), level: f32, rate: f64) -> f64 {
 /// dips by the threshold now and then without reopening (a face moving,
 /// the eye model's jitter); a twitch reopens the eye.
 fn narrowings(diff: &[f32], threshold: f32, min_gap: usize) -> usize {
-    prominent_peaks(diff, threshold, min_gap)
-        .into_iter()
-        .filter(|&at| {
-            // The sample at the top (the position is refined between two).
-            let k = at.floor() as usize;
-            let k = if k + 1 < diff.len() && diff[k + 1] > diff[k] {
-                k + 1
-            } else {
-                k
-            };
-            peak_prominence(diff, k) >= 0.5 * diff[k]
-        })
-        .count()
+    peaks_where(diff, min_gap, |k| {
+        let prominence = peak_prominence(diff, k);
+        prominence >= threshold && prominence >= 0.5 * diff[k]
+    })
+    .len()
 }
 
 /// How far the local maximum of `x` at `k` stands above the higher of the
@@ -578,13 +570,16 @@ fn peak_prominence(x: &[f32], k: usize) -> f32 {
 /// either side, at least `min_gap` samples apart (the earlier one kept).
 /// The ends of `x` are never peaks: what lies beyond them is unknown.
 fn prominent_peaks(x: &[f32], prominence: f32, min_gap: usize) -> Vec<f64> {
+    peaks_where(x, min_gap, |k| peak_prominence(x, k) >= prominence)
+}
+
+/// Positions (as [`prominent_peaks`]) of the local maxima of `x` at which
+/// `stands` holds, at least `min_gap` samples apart (the earlier one kept).
+fn peaks_where(x: &[f32], min_gap: usize, stands: impl Fn(usize) -> bool) -> Vec<f64> {
     let m = x.len();
     let mut peaks: Vec<f64> = Vec::new();
     for k in 1..m.saturating_sub(1) {
-        if !(x[k] >= x[k - 1] && x[k] > x[k + 1]) {
-            continue;
-        }
-        if peak_prominence(x, k) < prominence {
+        if !(x[k] >= x[k - 1] && x[k] > x[k + 1] && stands(k)) {
             continue;
         }
         let (a, b, c) = (x[k - 1], x[k], x[k + 1]);
