@@ -1540,9 +1540,9 @@ impl Measure<'_> {
                     Some(sides[0])
                 };
                 self.counted_rate_hz(s, range)
-                    .or_else(|| self.repetition_hz(s, range, false))
+                    .or_else(|| self.repetition_hz(s, range))
             }
-            EventKind::Myokymia => self.repetition_hz(Some(sides[0]), range, true),
+            EventKind::Myokymia => self.ripple_hz(sides[0], range),
             _ => None,
         };
         let amplitude = sides
@@ -1677,57 +1677,69 @@ impl Measure<'_> {
         ((q(0.75) - q(0.25)) <= EVEN_SPACING * median).then(|| rate / median)
     }
 
-    /// Repetition rate of the lids' twitches (or, for `lower_lid`, the
-    /// lower lid's ripple) within `range`: the harmonic sum over the
-    /// spectrum of their velocity ([`Spectrum::harmonic_hz`]). A smooth
-    /// ripple's velocity peaks at its rate; brief pulses put much of theirs
-    /// into the second harmonic, which the sum credits to the fundamental.
-    /// (Integrating to a position instead tilts the spectrum by 1/f² towards
-    /// the band's low edge, and a burst's envelope then wins.) `None` for a
-    /// stretch too short for a few cycles. `side` `None` sums both eyes.
-    fn repetition_hz(
-        &self,
-        side: Option<usize>,
-        range: (usize, usize),
-        lower_lid: bool,
-    ) -> Option<f64> {
+    /// Repetition rate of the lids' twitches within `range`: the harmonic
+    /// sum over the spectrum of their velocity ([`Spectrum::harmonic_hz`]).
+    /// Brief pulses put much of their power into the second harmonic, which
+    /// the sum credits to the fundamental. (Integrating to a position
+    /// instead tilts the spectrum by 1/f² towards the band's low edge, and a
+    /// burst's envelope then wins.) `None` for a stretch too short for a few
+    /// cycles. `side` `None` sums both eyes.
+    fn repetition_hz(&self, side: Option<usize>, range: (usize, usize)) -> Option<f64> {
+        let mut spectrum = self.stretch_spectrum(range)?;
+        let sides: Vec<usize> = side.map_or(vec![0, 1], |s| vec![s]);
+        let x: Vec<f32> = (range.0..range.1)
+            .map(|k| sides.iter().map(|&s| self.twitch[s][k]).sum())
+            .collect();
+        let mut out = WindowSpectrum::default();
+        spectrum.compute(&x, &mut out);
+        let rate = self.signals.rate;
+        let band = (self.config.band.0, self.config.band.1.min(0.45 * rate));
+        (out.band_power > 0.0).then(|| spectrum.harmonic_hz(&out, band, 2, 0.8) as f64)
+    }
+
+    /// Rate of `side`'s lower-lid ripple within `range`. A ripple travelling
+    /// along the lid moves it up and down as a whole (vy) and tilts it (one
+    /// end up, the other down), by turns as it travels: its rate is where
+    /// the two spectra together peak, in the ripple's band (talking puts its
+    /// syllable rate below it), and a ripple is near a sine: no harmonics to
+    /// weigh. `None` for a stretch too short for a few cycles.
+    fn ripple_hz(&self, side: usize, range: (usize, usize)) -> Option<f64> {
+        let mut spectrum = self.stretch_spectrum(range)?;
+        let lo = Region::LowerLid.index();
+        let mut out = WindowSpectrum::default();
+        let mut tilt = WindowSpectrum::default();
+        spectrum.compute(
+            &Signals::row(&self.signals.vy, side, lo)[range.0..range.1],
+            &mut out,
+        );
+        spectrum.compute(
+            &Signals::row(&self.signals.tilt, side, lo)[range.0..range.1],
+            &mut tilt,
+        );
+        for (p, q) in out.power.iter_mut().zip(&tilt.power) {
+            *p += q;
+        }
+        out.band_power += tilt.band_power;
+        let band = ripple_band(self.signals.rate);
+        (out.band_power > 0.0).then(|| spectrum.harmonic_hz(&out, band, 1, 0.8) as f64)
+    }
+
+    /// A spectrum of the stretch `range`, up to the Nyquist limit so that the
+    /// harmonics of a twitch near the band's top still count; `None` for a
+    /// stretch too short for a few cycles.
+    fn stretch_spectrum(&self, range: (usize, usize)) -> Option<Spectrum> {
         let len = range.1 - range.0;
         let rate = self.signals.rate;
         if (len as f64) < 0.6 * rate {
             return None;
         }
-        let sides: Vec<usize> = side.map_or(vec![0, 1], |s| vec![s]);
-        let summed = |value: &dyn Fn(usize, usize) -> f32| -> Vec<f32> {
-            (range.0..range.1)
-                .map(|k| sides.iter().map(|&s| value(s, k)).sum())
-                .collect()
-        };
-        let lo = Region::LowerLid.index();
-        // The spectrum up to the Nyquist limit, so that the harmonics of a
-        // twitch near the band's top still count.
-        let band = (self.config.band.0, self.config.band.1.min(0.45 * rate));
-        let wide = (band.0, 0.5 * rate);
-        let mut spectrum = Spectrum::new(len, 1024.max(len.next_power_of_two()), rate, wide);
-        let mut out = WindowSpectrum::default();
-        if lower_lid {
-            // A ripple travelling along the lid moves it up and down as a
-            // whole (vy) and tilts it (one end up, the other down), by turns
-            // as it travels: its rate is where the two together peak, in the
-            // ripple's band (talking puts its syllable rate below it), and a
-            // ripple is near a sine: no harmonics to weigh.
-            spectrum.compute(&summed(&|s, k| self.signals.vy[[s, lo, k]]), &mut out);
-            let mut tilt = WindowSpectrum::default();
-            spectrum.compute(&summed(&|s, k| self.signals.tilt[[s, lo, k]]), &mut tilt);
-            for (p, q) in out.power.iter_mut().zip(&tilt.power) {
-                *p += q;
-            }
-            out.band_power += tilt.band_power;
-            (out.band_power > 0.0)
-                .then(|| spectrum.harmonic_hz(&out, ripple_band(rate), 1, 0.8) as f64)
-        } else {
-            spectrum.compute(&summed(&|s, k| self.twitch[s][k]), &mut out);
-            (out.band_power > 0.0).then(|| spectrum.harmonic_hz(&out, band, 2, 0.8) as f64)
-        }
+        let wide = (self.config.band.0, 0.5 * rate);
+        Some(Spectrum::new(
+            len,
+            1024.max(len.next_power_of_two()),
+            rate,
+            wide,
+        ))
     }
 }
 
