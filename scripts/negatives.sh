@@ -32,7 +32,8 @@ filter() {
         slow) echo "setpts=1.25*PTS" ;;
         fast) echo "setpts=0.8*PTS" ;;
         small) echo "scale=trunc(iw/4)*2:trunc(ih/4)*2" ;;
-        crushed | dim) echo "null" ;;
+        crushed) echo "null" ;;
+        dim) echo "eq=brightness=-0.25:contrast=0.6,noise=alls=14:allf=t" ;;
     esac
 }
 
@@ -47,9 +48,7 @@ for clip in "$faces"/*.mp4; do
         case "$v" in slow | fast) rate=(-r 30) ;; esac
         quality=(-crf 18)
         [ "$v" = crushed ] && quality=(-crf 38)
-        vf="$(filter "$v")"
-        [ "$v" = dim ] && vf="eq=brightness=-0.25:contrast=0.6,noise=alls=14:allf=t"
-        ffmpeg -v error -y -i "$clip" -vf "$vf" "${rate[@]}" -an \
+        ffmpeg -v error -y -i "$clip" -vf "$(filter "$v")" "${rate[@]}" -an \
             -c:v libx264 "${quality[@]}" -pix_fmt yuv420p "$out/$name.mp4"
         seconds="$(ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 \
             "$out/$name.mp4")"
