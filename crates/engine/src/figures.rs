@@ -58,10 +58,17 @@ impl SideFigures {
 }
 
 /// Whether an event narrowed the eye: a tonic spasm (the eye held narrowed
-/// or shut, by the detector's definition) or any event whose measured
-/// closure reached [`NARROWED_CLOSURE`].
+/// or shut, by the detector's definition) or a clonic one whose measured
+/// closure reached [`NARROWED_CLOSURE`]. Myokymia never does: a ripple of
+/// the lower lid leaves the eye open (a lower-lid rhythm that narrows the
+/// eye twitch by twitch is a clonic burst), and the deepest closure
+/// measured within one is a blink's.
 pub fn narrows(e: &Event) -> bool {
-    e.kind == EventKind::Tonic || e.closure.is_some_and(|c| c >= NARROWED_CLOSURE)
+    match e.kind {
+        EventKind::Tonic => true,
+        EventKind::Clonic => e.closure.is_some_and(|c| c >= NARROWED_CLOSURE),
+        EventKind::Myokymia | EventKind::Blink => false,
+    }
 }
 
 /// Whether the event involves an eye and the mouth corner.
@@ -227,5 +234,16 @@ mod tests {
         assert!(!left.synkinesis());
         let none = side_figures(&events, 60.0, EventSide::Bilateral);
         assert_eq!((none.events, none.freq_hz), (0, None));
+    }
+
+    #[test]
+    fn a_ripple_does_not_narrow_the_eye_a_deep_twitch_does() {
+        let closing = |kind: EventKind| Event {
+            closure: Some(0.6),
+            ..ev(10.0, 16.0, EventSide::Left, kind, &[Region::LowerLid])
+        };
+        let f = |kind| side_figures(&[closing(kind)], 60.0, EventSide::Left).narrowed_fraction;
+        assert_eq!(f(EventKind::Myokymia), 0.0);
+        assert!((f(EventKind::Clonic) - 0.1).abs() < 1e-12);
     }
 }
