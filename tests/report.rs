@@ -6,10 +6,11 @@ use std::path::Path;
 use std::process::Command;
 
 use twitchscope::analysis::{Analysis, AnalysisConfig, Engine, Laterality, analyze_source};
+use twitchscope::events::{EventKind, EventSide};
 use twitchscope::export::{Exporter, JsonExporter, SessionSummaryCsv};
 use twitchscope::frame::{Frame, FrameSource};
 use twitchscope::motion::MotionSample;
-use twitchscope::report::clinical::HIGH_BLINK_RATE;
+use twitchscope::report::clinical::{HIGH_BLINK_RATE, smc_grade};
 use twitchscope::report::{ReportInput, TrendPoint, render_pdf};
 use twitchscope::session::{SessionMeta, SessionWriter, StepMark, StepPhase};
 use twitchscope::synth::{self, Scenario, SynthSpec, SyntheticSource};
@@ -206,6 +207,27 @@ fn no_spasm_report_says_so_and_draws_no_empty_chart() {
     let csv = String::from_utf8(SessionSummaryCsv.serialize(&a).unwrap()).unwrap();
     let row = csv.lines().nth(1).unwrap();
     assert!(row.ends_with(&format!(",none,{jankovic}")), "{row}");
+}
+
+#[test]
+fn myokymia_alone_gets_no_smc_grade_and_no_narrowed_eye() {
+    let a = phantom(Scenario::LeftMyokymia, 15.0, 103);
+    let kinds: Vec<EventKind> = a
+        .events
+        .iter()
+        .filter(|e| e.is_spasm())
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        !kinds.is_empty() && kinds.iter().all(|k| *k == EventKind::Myokymia),
+        "{:#?}",
+        a.events
+    );
+    let smc = smc_grade(&a);
+    assert_eq!(smc.value, "not applicable", "{smc:?}");
+    assert!(smc.reason.contains("myokymia"), "{smc:?}");
+    let left = a.figures(EventSide::Left);
+    assert_eq!(left.narrowed_fraction, 0.0);
 }
 
 #[test]

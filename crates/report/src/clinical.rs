@@ -32,7 +32,7 @@ pub const SMC_RULE: &str = "SMC grade (Samsung Medical Center, hemifacial spasm)
 events of the affected side: I = periocular only (eyelids, brow); II = spread to cheek or mouth \
 corner on the same side; III = frequent tonic spasms (at least 1 tonic spasm per minute, or the eye \
 narrowed at least 10% of the time). Grade IV (disfiguring asymmetry) is not measured. Only defined \
-for one-sided spasm.";
+for one-sided spasm, clonic or tonic: myokymia alone (a fine lower-lid ripple) is not hemifacial spasm.";
 
 pub const JANKOVIC_RULE: &str = "Jankovic Rating Scale, frequency item (0-4), estimated: 0 = no \
 spasm events; 1 = no spasm events but blinking increased (more than 27 blinks per minute); 2 = \
@@ -62,7 +62,16 @@ pub fn smc_grade(a: &Analysis) -> Estimate {
         Laterality::Right => EventSide::Right,
     };
     let f = side_figures(a, side);
-    let tonic_per_min = f.per_min_by_kind[1];
+    let [clonic_per_min, tonic_per_min, _] = f.per_min_by_kind;
+    if clonic_per_min + tonic_per_min == 0.0 {
+        return Estimate {
+            value: "not applicable".into(),
+            reason: "only myokymia, a fine ripple of the lower lid; the SMC grade describes \
+                     hemifacial spasm"
+                .into(),
+            rule: SMC_RULE,
+        };
+    }
     let spread = f
         .regions
         .iter()
