@@ -71,9 +71,13 @@ pub fn narrows(e: &Event) -> bool {
     }
 }
 
-/// Whether the event involves an eye and the mouth corner.
+/// Whether the event is a contraction of an eye and the mouth corner
+/// together. Not myokymia's: a ripple of the lower lid is no contraction of
+/// the eye, and a mouth corner moving meanwhile is the person talking.
 fn eye_and_mouth(e: &Event) -> bool {
-    e.regions.iter().any(|r| r.is_eye()) && e.regions.contains(&Region::MouthCorner)
+    e.kind != EventKind::Myokymia
+        && e.regions.iter().any(|r| r.is_eye())
+        && e.regions.contains(&Region::MouthCorner)
 }
 
 /// The figures of `side` over a recording of `duration_s` seconds.
@@ -237,13 +241,28 @@ mod tests {
     }
 
     #[test]
-    fn a_ripple_does_not_narrow_the_eye_a_deep_twitch_does() {
+    fn a_ripple_neither_narrows_the_eye_nor_contracts_with_the_mouth() {
+        // The same closure (a blink's, inside it) and the same regions (the
+        // mouth corner moving as the person talks): a twitch narrowed the
+        // eye and pulled the mouth; a ripple did neither.
         let closing = |kind: EventKind| Event {
             closure: Some(0.6),
-            ..ev(10.0, 16.0, EventSide::Left, kind, &[Region::LowerLid])
+            ..ev(
+                10.0,
+                16.0,
+                EventSide::Left,
+                kind,
+                &[Region::LowerLid, Region::MouthCorner],
+            )
         };
-        let f = |kind| side_figures(&[closing(kind)], 60.0, EventSide::Left).narrowed_fraction;
-        assert_eq!(f(EventKind::Myokymia), 0.0);
-        assert!((f(EventKind::Clonic) - 0.1).abs() < 1e-12);
+        let f = |kind| side_figures(&[closing(kind)], 60.0, EventSide::Left);
+        let ripple = f(EventKind::Myokymia);
+        assert_eq!(
+            (ripple.narrowed_fraction, ripple.synkinesis_events),
+            (0.0, 0)
+        );
+        let twitch = f(EventKind::Clonic);
+        assert!((twitch.narrowed_fraction - 0.1).abs() < 1e-12);
+        assert_eq!(twitch.synkinesis_events, 1);
     }
 }
