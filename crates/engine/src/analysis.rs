@@ -25,7 +25,9 @@ use anyhow::{Context, Result};
 use ndarray::{Array3, ArrayView1};
 use serde::{Deserialize, Serialize};
 
-use crate::events::{Event, EventConfig, EventKind, EventSide, Signals, detect_events};
+use crate::events::{
+    Event, EventConfig, EventKind, EventSide, Signals, detect_events, head_moving_fraction,
+};
 use crate::eyes::{EYE_QUEUE, EyeReaders, EyeSchedule, LID_MOTION_READ_SPEED, lid_speed};
 use crate::face::FaceTracker;
 use crate::figures::{self, COLUMNS, SideFigures, side_figures};
@@ -944,6 +946,11 @@ pub struct Quality {
     /// Nothing is measured there and no event is placed there.
     #[serde(default)]
     pub face_gaps: Vec<FaceGap>,
+    /// Of the time the face was measured, the share in which the head moved
+    /// too fast for a spasm to be judged (no event starts then: pixels of a
+    /// face turning or bobbing quickly are blurred and foreshortened).
+    #[serde(default)]
+    pub head_moving_fraction: f64,
 }
 
 /// A stretch of a recording without a face, in the samples' time (seconds,
@@ -1260,6 +1267,7 @@ pub fn analyze_samples(
             face_too_dark_fraction: coverage.too_dark_fraction(),
             ended_early: None,
             face_gaps,
+            head_moving_fraction: head_moving_fraction(&signals, &events_config),
         },
         summary,
         events,

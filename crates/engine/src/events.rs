@@ -834,6 +834,33 @@ struct Piece {
     range: (usize, usize),
 }
 
+/// The samples where an event may start (rule 7): a face measured, the
+/// head no faster than [`EventConfig::max_head_speed`].
+pub fn calm_samples(signals: &Signals, config: &EventConfig) -> Vec<bool> {
+    (0..signals.len())
+        .map(|k| {
+            signals.valid[k]
+                && signals
+                    .head_speed
+                    .get(k)
+                    .is_none_or(|&h| h <= config.max_head_speed)
+        })
+        .collect()
+}
+
+/// Of the samples where a face was measured, the share in which the head
+/// moved too fast for an event to start (rule 7): what a reader of "no
+/// spasm" must know, since a spasm then would have been missed. 0 when no
+/// face was measured.
+pub fn head_moving_fraction(signals: &Signals, config: &EventConfig) -> f64 {
+    let measured = signals.valid.iter().filter(|v| **v).count();
+    if measured == 0 {
+        return 0.0;
+    }
+    let calm = calm_samples(signals, config).iter().filter(|c| **c).count();
+    (measured - calm) as f64 / measured as f64
+}
+
 /// Detects every event in a recording, in time order.
 pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     let n = signals.len();
@@ -843,15 +870,7 @@ pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     }
     let samples = |s: f64| (s * rate).round().max(1.0) as usize;
     let valid = &signals.valid;
-    let calm: Vec<bool> = (0..n)
-        .map(|k| {
-            valid[k]
-                && signals
-                    .head_speed
-                    .get(k)
-                    .is_none_or(|&h| h <= config.max_head_speed)
-        })
-        .collect();
+    let calm = calm_samples(signals, config);
 
     // Rule 1: closure of each eye relative to its own open aperture.
     let closure: [Vec<f32>; 2] = [0, 1].map(|s| {
@@ -2476,6 +2495,26 @@ mod tests {
         }
         let ev = detect_events(&s, &EventConfig::default());
         assert!(spasms(&ev).is_empty(), "{ev:#?}");
+    }
+
+    #[test]
+    fn head_moving_fraction_counts_fast_head_over_the_measured_samples() {
+        let config = EventConfig::default();
+        let mut s = quiet(10.0);
+        assert_eq!(head_moving_fraction(&s, &config), 0.0);
+        // The head fast over the first 3 s; no face over the last 5 s
+        // (fast or not, unmeasured samples are not counted).
+        let n = s.len();
+        let fast = 2.0 * config.max_head_speed;
+        s.head_speed[..90].fill(fast);
+        s.head_speed[n - 150..].fill(fast);
+        s.valid[n - 150..].fill(false);
+        assert!((head_moving_fraction(&s, &config) - 90.0 / 150.0).abs() < 1e-9);
+        // At the limit the head is still calm enough to judge.
+        s.head_speed[..90].fill(config.max_head_speed);
+        assert_eq!(head_moving_fraction(&s, &config), 0.0);
+        s.valid.fill(false);
+        assert_eq!(head_moving_fraction(&s, &config), 0.0);
     }
 
     #[test]
