@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use twitchscope::analysis::{Analysis, AnalysisConfig, Laterality, analyze_source};
 use twitchscope::events::{EventKind, EventSide};
+use twitchscope::export::HEAD_MOVING_NOTE_FRACTION;
 use twitchscope::face::FaceTracker;
 use twitchscope::frame::{Frame, FrameSource};
 use twitchscope::regions::{Region, RegionLayout, RestShape, Side, head_yaw_deg, side_indices};
@@ -221,6 +222,24 @@ fn ordinary_people_have_no_spasm_and_their_blinks_are_counted() {
             spasms(&analysis)
         );
         assert_eq!(analysis.summary.laterality, Laterality::None, "{name}");
+        // "No spasm" on a face that moved too fast to judge most of the time
+        // says little, and the report must say so; on a still face it must
+        // not cry wolf. (Foreman's camera shakes and he turns his head; the
+        // child and the laughing man bob theirs; the others sit still or
+        // move a little as they talk.)
+        let moving = analysis.quality.head_moving_fraction;
+        let lively = [
+            "foreman_cif_openh264",
+            "liveportrait_driving_d11",
+            "liveportrait_driving_d12",
+        ]
+        .contains(&name.as_str());
+        assert_eq!(
+            moving >= HEAD_MOVING_NOTE_FRACTION,
+            lively,
+            "{name}: head moving {:.0}% of the time",
+            100.0 * moving
+        );
         let blinks: Vec<f64> = analysis
             .events
             .iter()

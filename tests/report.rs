@@ -7,7 +7,7 @@ use std::process::Command;
 
 use twitchscope::analysis::{Analysis, AnalysisConfig, Engine, Laterality, analyze_source};
 use twitchscope::events::{EventKind, EventSide};
-use twitchscope::export::{Exporter, JsonExporter, SessionSummaryCsv};
+use twitchscope::export::{Exporter, JsonExporter, SessionSummaryCsv, plain_summary};
 use twitchscope::frame::{Frame, FrameSource};
 use twitchscope::motion::MotionSample;
 use twitchscope::report::clinical::{HIGH_BLINK_RATE, smc_grade};
@@ -177,6 +177,35 @@ fn left_hemifacial_spasm_video_report_has_the_analysis_numbers() {
     assert_ne!(col("smc_grade_estimate"), "none");
     let events_csv = std::fs::read_to_string(p("csv").join("events.csv")).unwrap();
     assert_eq!(events_csv.lines().count(), a.events.len() + 1);
+}
+
+#[test]
+fn a_head_moving_too_fast_to_judge_is_told_and_a_still_one_is_not() {
+    let still = phantom(Scenario::RestBlinks, 15.0, 2);
+    assert!(
+        still.quality.head_moving_fraction < 0.05,
+        "{}",
+        still.quality.head_moving_fraction
+    );
+    let note = "the head moved quickly for";
+    for text in [
+        pdf_text(&render_pdf(&ReportInput::new(still.clone())).unwrap()),
+        plain_summary(&still),
+    ] {
+        assert!(!text.contains(note), "{text}");
+    }
+    let mut moving = still;
+    moving.quality.head_moving_fraction = 0.66;
+    for text in [
+        pdf_text(&render_pdf(&ReportInput::new(moving.clone())).unwrap()),
+        plain_summary(&moving),
+    ] {
+        assert_has(
+            &text,
+            "the head moved quickly for 66% of the time the face was in view",
+        );
+        assert_has(&text, "rest the head and keep it still.");
+    }
 }
 
 #[test]

@@ -166,6 +166,9 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
         );
         writeln!(d, "\n*Note:* {}\n", lit(&text))?;
     }
+    if let Some(moving) = crate::export::head_moving_words(a) {
+        writeln!(d, "\n*Note:* {}\n", lit(&format!("{moving}.")))?;
+    }
 
     // 2. Summary.
     let s = &a.summary;

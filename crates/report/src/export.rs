@@ -212,6 +212,27 @@ pub fn face_gaps_words(a: &Analysis) -> Option<String> {
     ))
 }
 
+/// Share of the measured time with the head moving too fast to judge from
+/// which a reader is told so: a talking head moves that fast now and then
+/// (under a sixth of the time on our still real-face clips), but when it
+/// does for a quarter of the recording or more, "no spasm" says little.
+pub const HEAD_MOVING_NOTE_FRACTION: f64 = 0.25;
+
+/// How much of the recording the head moved too fast to judge, in words
+/// ("the head moved quickly for 66% of the time the face was in view; …");
+/// `None` below [`HEAD_MOVING_NOTE_FRACTION`].
+pub fn head_moving_words(a: &Analysis) -> Option<String> {
+    let f = a.quality.head_moving_fraction;
+    (f >= HEAD_MOVING_NOTE_FRACTION).then(|| {
+        format!(
+            "the head moved quickly for {:.0}% of the time the face was in view, and no spasm is \
+             judged while it does, so one may have been missed then. For a self-check, rest the \
+             head and keep it still",
+            100.0 * f
+        )
+    })
+}
+
 /// A short plain-words summary for the terminal.
 pub fn plain_summary(a: &Analysis) -> String {
     use twitchscope_engine::analysis::Laterality;
@@ -249,6 +270,9 @@ pub fn plain_summary(a: &Analysis) -> String {
             out,
             "Note: {gaps}; nothing was measured there, and rates are per minute of face in view."
         );
+    }
+    if let Some(moving) = head_moving_words(a) {
+        let _ = writeln!(out, "Note: {moving}.");
     }
     let side_words = match s.laterality {
         Laterality::None => "No spasm detected.".to_string(),
