@@ -119,6 +119,7 @@ fn every_panel_is_shown_and_a_recording_replays() {
         "Session library",
         "Source",
         "Dropped frames",
+        "Head too fast to judge",
         "Start guided self-check",
         "Record freely",
     ] {

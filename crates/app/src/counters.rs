@@ -7,6 +7,7 @@ use super::pipeline::FrameStats;
 use super::store::Store;
 use super::{BILATERAL_COLOR, side_color};
 use twitchscope_engine::regions::Side;
+use twitchscope_report::export::HEAD_MOVING_NOTE_FRACTION;
 
 pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_fraction: Option<f64>) {
     ui.heading("Counters");
@@ -14,6 +15,10 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_frac
         .analysis
         .as_ref()
         .map(|a| (&a.summary, a.source.duration_s));
+    let head_moving = store
+        .analysis
+        .as_ref()
+        .map(|a| a.quality.head_moving_fraction);
     egui::Grid::new("counters_grid")
         .num_columns(2)
         .spacing([12.0, 2.0])
@@ -54,6 +59,21 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_frac
             ui.end_row();
             ui.label("Analysed span");
             ui.label(summary.map(|(_, d)| format!("{d:.0} s")).unwrap_or_else(na));
+            ui.end_row();
+            // No spasm is judged while the head moves fast: how much of the
+            // span that was, amber once the report would note it.
+            ui.label("Head too fast to judge");
+            ui.label(match head_moving {
+                Some(f) => {
+                    let text = RichText::new(format!("{:.0} % of the time", 100.0 * f));
+                    if f >= HEAD_MOVING_NOTE_FRACTION {
+                        text.color(egui::Color32::from_rgb(230, 170, 40))
+                    } else {
+                        text
+                    }
+                }
+                None => RichText::new(na()),
+            });
             ui.end_row();
             if let Some(f) = face_fraction {
                 ui.label("Face visible");
