@@ -116,7 +116,9 @@
 //!    then; a burst crosses it at every twitch.
 //! 7. **Fast head motion is no evidence.** Pixels of a face turning or
 //!    bobbing quickly are blurred and foreshortened; no event starts while
-//!    the head moves faster than [`EventConfig::max_head_speed`].
+//!    the head moves faster than [`EventConfig::max_head_speed`]. How much
+//!    of a recording that was is reported ([`head_moving_fraction`]): on a
+//!    face bobbing most of the time, "no spasm" means little.
 //! 8. **One event per episode.** Pieces of spasm on the same side closer than
 //!    [`EventConfig::merge_gap_s`] are one event; if any part was a sustained
 //!    closure, the event is tonic.

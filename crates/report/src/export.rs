@@ -219,7 +219,8 @@ pub fn face_gaps_words(a: &Analysis) -> Option<String> {
 pub const HEAD_MOVING_NOTE_FRACTION: f64 = 0.25;
 
 /// How much of the recording the head moved too fast to judge, in words
-/// ("the head moved quickly for 66% of the time the face was in view; …");
+/// ("the head moved quickly for 66% of the time the face was in view, and
+/// no spasm is judged while it does, …");
 /// `None` below [`HEAD_MOVING_NOTE_FRACTION`].
 pub fn head_moving_words(a: &Analysis) -> Option<String> {
     let f = a.quality.head_moving_fraction;
