@@ -26,7 +26,8 @@ use ndarray::{Array3, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{
-    Event, EventConfig, EventKind, EventSide, Signals, detect_events, head_moving_fraction,
+    Event, EventConfig, EventKind, EventSide, Signals, calm_samples, detect_events,
+    head_moving_fraction,
 };
 use crate::eyes::{EYE_QUEUE, EyeReaders, EyeSchedule, LID_MOTION_READ_SPEED, lid_speed};
 use crate::face::FaceTracker;
@@ -945,24 +946,29 @@ pub struct Quality {
     /// left, turned away or was hidden), at least [`MIN_FACE_GAP_S`] long.
     /// Nothing is measured there and no event is placed there.
     #[serde(default)]
-    pub face_gaps: Vec<FaceGap>,
+    pub face_gaps: Vec<Stretch>,
     /// Of the time the face was measured, the share in which the head moved
     /// too fast for a spasm to be judged (no event starts then: pixels of a
     /// face turning or bobbing quickly are blurred and foreshortened).
     #[serde(default)]
     pub head_moving_fraction: f64,
+    /// Where that was: the stretches of at least [`MIN_HEAD_MOVING_S`] with
+    /// the head too fast, so that a quiet stretch of the timeline is not
+    /// read as a calm one.
+    #[serde(default)]
+    pub head_moving: Vec<Stretch>,
 }
 
-/// A stretch of a recording without a face, in the samples' time (seconds,
-/// like the events): from the first frame without a face to the first one
-/// with a face again (or the end of the recording).
+/// A stretch of a recording, in the samples' time (seconds, like the
+/// events). A face gap runs from the first frame without a face to the first
+/// one with a face again (or the end of the recording).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FaceGap {
+pub struct Stretch {
     pub start_s: f64,
     pub end_s: f64,
 }
 
-impl FaceGap {
+impl Stretch {
     pub fn duration_s(&self) -> f64 {
         self.end_s - self.start_s
     }
@@ -974,22 +980,68 @@ impl FaceGap {
 /// turned away, which a reader of the results must know about.
 pub const MIN_FACE_GAP_S: f64 = 0.5;
 
+/// Shortest stretch with the head too fast to judge that is listed: a
+/// head bobbing as the person talks moves fast for a few frames at a time.
+pub const MIN_HEAD_MOVING_S: f64 = 0.5;
+
+/// Slower moments shorter than this inside a stretch of fast head motion
+/// belong to it (s): a bobbing head slows at each turn of its motion.
+const HEAD_MOVING_BRIDGE_S: f64 = 0.25;
+
+/// The stretches of a recording in which the face was measured and the
+/// head moved too fast for an event to start (the detector's rule 7), at
+/// least [`MIN_HEAD_MOVING_S`] long, brief slower moments inside bridged.
+pub fn head_moving_stretches(signals: &Signals, config: &EventConfig) -> Vec<Stretch> {
+    let calm = calm_samples(signals, config);
+    let moving: Vec<bool> = (0..signals.len())
+        .map(|k| signals.valid[k] && !calm[k])
+        .collect();
+    let rate = signals.rate;
+    let bridge = (HEAD_MOVING_BRIDGE_S * rate).round() as usize;
+    let mut out: Vec<Stretch> = Vec::new();
+    let mut last_end: Option<usize> = None;
+    let mut k = 0;
+    while k < moving.len() {
+        if !moving[k] {
+            k += 1;
+            continue;
+        }
+        let start = k;
+        while k < moving.len() && moving[k] {
+            k += 1;
+        }
+        let time = |i: usize| signals.t0 + i as f64 / rate;
+        let bridged =
+            last_end.is_some_and(|e| start - e <= bridge && (e..start).all(|j| signals.valid[j]));
+        match out.last_mut() {
+            Some(prev) if bridged => prev.end_s = time(k),
+            _ => out.push(Stretch {
+                start_s: time(start),
+                end_s: time(k),
+            }),
+        }
+        last_end = Some(k);
+    }
+    out.retain(|s| s.duration_s() >= MIN_HEAD_MOVING_S - 1e-9);
+    out
+}
+
 /// The time of a recording of `duration_s` seconds with a face in view:
-/// all of it but its [`FaceGap`]s. Events per minute and the time an eye
+/// all of it but its [`Stretch`]s. Events per minute and the time an eye
 /// was narrowed are counted over it.
-pub fn observed_s(duration_s: f64, gaps: &[FaceGap]) -> f64 {
-    (duration_s - gaps.iter().map(FaceGap::duration_s).sum::<f64>()).max(0.0)
+pub fn observed_s(duration_s: f64, gaps: &[Stretch]) -> f64 {
+    (duration_s - gaps.iter().map(Stretch::duration_s).sum::<f64>()).max(0.0)
 }
 
 /// The stretches of `samples` without a face lasting at least
 /// [`MIN_FACE_GAP_S`]. A stretch reaching the end of the recording ends one
 /// frame period after its last sample (`period_s`), like the recording.
-pub fn face_gaps(samples: &[MotionSample], period_s: f64) -> Vec<FaceGap> {
+pub fn face_gaps(samples: &[MotionSample], period_s: f64) -> Vec<Stretch> {
     let mut gaps = Vec::new();
     let mut start: Option<f64> = None;
     let mut push = |start_s: f64, end_s: f64| {
         if end_s - start_s >= MIN_FACE_GAP_S {
-            gaps.push(FaceGap { start_s, end_s });
+            gaps.push(Stretch { start_s, end_s });
         }
     };
     for s in samples {
@@ -1268,6 +1320,7 @@ pub fn analyze_samples(
             ended_early: None,
             face_gaps,
             head_moving_fraction: head_moving_fraction(&signals, &events_config),
+            head_moving: head_moving_stretches(&signals, &events_config),
         },
         summary,
         events,
@@ -1664,6 +1717,34 @@ mod tests {
         // A face throughout, or no samples: no gap.
         assert!(face_gaps(&samples_at(&times, &[true; 100]), 0.1).is_empty());
         assert!(face_gaps(&[], 0.1).is_empty());
+    }
+
+    #[test]
+    fn stretches_of_a_fast_head_are_listed_when_long_enough() {
+        let config = EventConfig::default();
+        let rate = 30.0;
+        let mut s = Signals::zeros(rate, 10.0, 300);
+        s.valid.fill(true);
+        let fast = 2.0 * config.max_head_speed;
+        let at = |t: f64| (t * rate).round() as usize;
+        // 1–3 s fast, slowing for 0.1 s at 2 s (a bobbing head's turn).
+        s.head_speed[at(1.0)..at(3.0)].fill(fast);
+        s.head_speed[at(2.0)..at(2.1)].fill(0.0);
+        // 5–5.3 s: too brief to list.
+        s.head_speed[at(5.0)..at(5.3)].fill(fast);
+        // 7–8 s fast, but the face lost at 7.4–7.6 s: two pieces too brief
+        // on their own, not joined across the gap.
+        s.head_speed[at(7.0)..at(8.0)].fill(fast);
+        s.valid[at(7.4)..at(7.6)].fill(false);
+        let listed = head_moving_stretches(&s, &config);
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert!((listed[0].start_s - 11.0).abs() < 1e-9, "{listed:?}");
+        assert!((listed[0].end_s - 13.0).abs() < 1e-9, "{listed:?}");
+        // Slowing for longer than a turn splits it, and each half is kept.
+        s.head_speed[at(1.8)..at(2.1)].fill(0.0);
+        let split = head_moving_stretches(&s, &config);
+        assert_eq!(split.len(), 2, "{split:?}");
+        assert!((split[0].end_s - 11.8).abs() < 1e-9 && (split[1].start_s - 12.1).abs() < 1e-9);
     }
 
     #[test]
