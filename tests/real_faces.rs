@@ -240,6 +240,15 @@ fn ordinary_people_have_no_spasm_and_their_blinks_are_counted() {
             "{name}: head moving {:.0}% of the time",
             100.0 * moving
         );
+        // And where: the lively ones have stretches of it to shade; the
+        // man with glasses moves now and then (cheek puffs, 15% of the
+        // time), the others not at all.
+        let stretches = &analysis.quality.head_moving;
+        if lively {
+            assert!(!stretches.is_empty(), "{name}");
+        } else if moving == 0.0 {
+            assert!(stretches.is_empty(), "{name}: {stretches:?}");
+        }
         let blinks: Vec<f64> = analysis
             .events
             .iter()

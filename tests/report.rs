@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use twitchscope::analysis::{Analysis, AnalysisConfig, Engine, Laterality, analyze_source};
+use twitchscope::analysis::{
+    Analysis, AnalysisConfig, Engine, Laterality, Stretch, analyze_source,
+};
 use twitchscope::events::{EventKind, EventSide};
 use twitchscope::export::{Exporter, JsonExporter, SessionSummaryCsv, plain_summary};
 use twitchscope::frame::{Frame, FrameSource};
@@ -194,12 +196,19 @@ fn a_head_moving_too_fast_to_judge_is_told_and_a_still_one_is_not() {
     ] {
         assert!(!text.contains(note), "{text}");
     }
+    let band = "faint band = head moving fast";
+    let still_pdf = pdf_text(&render_pdf(&ReportInput::new(still.clone())).unwrap());
+    assert!(!still_pdf.contains(band), "{still_pdf}");
     let mut moving = still;
     moving.quality.head_moving_fraction = 0.66;
-    for text in [
-        pdf_text(&render_pdf(&ReportInput::new(moving.clone())).unwrap()),
-        plain_summary(&moving),
-    ] {
+    moving.quality.head_moving = vec![Stretch {
+        start_s: 2.0,
+        end_s: 12.0,
+    }];
+    let moving_pdf = pdf_text(&render_pdf(&ReportInput::new(moving.clone())).unwrap());
+    // Where: the event timeline shades the stretch and says what the shade is.
+    assert_has(&moving_pdf, band);
+    for text in [moving_pdf, plain_summary(&moving)] {
         assert_has(
             &text,
             "the head moved quickly for 66% of the time the face was in view",

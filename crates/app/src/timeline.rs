@@ -43,6 +43,8 @@ fn side_letter(side: EventSide) -> &'static str {
 
 /// Background of the stretches without a face.
 const NO_FACE_COLOR: Color32 = Color32::from_gray(60);
+/// Lighter than the gaps: the face was measured, but no event could start.
+const HEAD_MOVING_COLOR: Color32 = Color32::from_gray(40);
 
 /// The part of `rect` that shows time: under the plots when their x-range
 /// is known, else right of the row labels.
@@ -171,9 +173,23 @@ pub fn events_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Rangef>
     };
     let painter = ui.painter();
     painter.rect_filled(plot_rect, 0.0, Color32::from_gray(25));
-    // Where no face was in view nothing was measured: shade it, so an
-    // empty stretch is not read as a calm one.
-    for g in store.analysis.iter().flat_map(|a| &a.quality.face_gaps) {
+    // Where no face was in view nothing was measured, and where the head
+    // moved too fast nothing could start: shade both, so an empty stretch
+    // is not read as a calm one.
+    let shaded = store.analysis.iter().flat_map(|a| {
+        let moving = a
+            .quality
+            .head_moving
+            .iter()
+            .map(|g| (g, HEAD_MOVING_COLOR, "head moving"));
+        let gaps = a
+            .quality
+            .face_gaps
+            .iter()
+            .map(|g| (g, NO_FACE_COLOR, "no face"));
+        moving.chain(gaps)
+    });
+    for (g, color, label) in shaded {
         if g.end_s < t0 || g.start_s > t1 {
             continue;
         }
@@ -181,12 +197,12 @@ pub fn events_ui(ui: &mut egui::Ui, store: &Store, x_range: Option<egui::Rangef>
             axis.x(g.start_s)..=axis.x(g.end_s),
             plot_rect.top() + steps_h..=plot_rect.bottom(),
         );
-        painter.rect_filled(r, 0.0, NO_FACE_COLOR);
-        if r.width() > 44.0 {
+        painter.rect_filled(r, 0.0, color);
+        if r.width() > 6.5 * label.len() as f32 {
             painter.text(
                 pos2(r.center().x, r.bottom() - 2.0),
                 Align2::CENTER_BOTTOM,
-                "no face",
+                label,
                 FontId::proportional(11.0),
                 Color32::from_gray(170),
             );

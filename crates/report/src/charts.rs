@@ -27,6 +27,7 @@ pub const WIDTH: u32 = 960;
 
 const GREY: RGBColor = RGBColor(150, 150, 150);
 const LIGHT: RGBColor = RGBColor(215, 215, 215);
+const FAINT: RGBColor = RGBColor(236, 236, 236);
 
 /// Registers the chart font with plotters once.
 fn ensure_font() -> Result<()> {
@@ -349,12 +350,19 @@ pub fn timeline(a: &Analysis) -> Result<Option<String>> {
             .margin(6)
             .margin_right(36)
             .caption(
-                if a.quality.face_gaps.is_empty() {
-                    "events: clonic = black, tonic = grey, myokymia = white box, blink = tick"
-                } else {
-                    "events: clonic = black, tonic = grey, myokymia = white box, blink = tick; \
-                     light band = no face"
-                },
+                format!(
+                    "events: clonic = black, tonic = grey, myokymia = white box, blink = tick{}{}",
+                    if a.quality.face_gaps.is_empty() {
+                        ""
+                    } else {
+                        "; light band = no face"
+                    },
+                    if a.quality.head_moving.is_empty() {
+                        ""
+                    } else {
+                        "; faint band = head moving fast"
+                    }
+                ),
                 font(TEXT),
             )
             .x_label_area_size(40)
@@ -372,6 +380,7 @@ pub fn timeline(a: &Analysis) -> Result<Option<String>> {
             .bold_line_style(LIGHT)
             .draw()
             .map_err(err)?;
+        ras.draw_series(moving_bands(a, -0.6, 3.6)).map_err(err)?;
         ras.draw_series(gap_bands(a, -0.6, 3.6)).map_err(err)?;
         for e in &a.events {
             let row = match (e.kind, e.side) {
@@ -413,6 +422,19 @@ fn gap_bands(a: &Analysis, y0: f64, y1: f64) -> impl Iterator<Item = Rectangle<(
         .face_gaps
         .iter()
         .map(move |g| Rectangle::new([(g.start_s, y0), (g.end_s, y1)], LIGHT.filled()))
+}
+
+/// Faint bands over the stretches where the head moved too fast for a
+/// spasm to be judged: no event could start there.
+fn moving_bands(
+    a: &Analysis,
+    y0: f64,
+    y1: f64,
+) -> impl Iterator<Item = Rectangle<(f64, f64)>> + '_ {
+    a.quality
+        .head_moving
+        .iter()
+        .map(move |g| Rectangle::new([(g.start_s, y0), (g.end_s, y1)], FAINT.filled()))
 }
 
 /// Spasm events per minute in each protocol step: rest steps white,
