@@ -26,8 +26,8 @@ use ndarray::{Array3, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{
-    Event, EventConfig, EventKind, EventSide, Signals, calm_samples, detect_events,
-    head_moving_fraction,
+    Event, EventConfig, EventKind, EventSide, Signals, detect_events, head_moving_fraction,
+    head_moving_ranges,
 };
 use crate::eyes::{EYE_QUEUE, EyeReaders, EyeSchedule, LID_MOTION_READ_SPEED, lid_speed};
 use crate::face::FaceTracker;
@@ -992,38 +992,19 @@ const HEAD_MOVING_BRIDGE_S: f64 = 0.25;
 /// head moved too fast for an event to start (the detector's rule 7), at
 /// least [`MIN_HEAD_MOVING_S`] long, brief slower moments inside bridged.
 pub fn head_moving_stretches(signals: &Signals, config: &EventConfig) -> Vec<Stretch> {
-    let calm = calm_samples(signals, config);
-    let moving: Vec<bool> = (0..signals.len())
-        .map(|k| signals.valid[k] && !calm[k])
-        .collect();
     let rate = signals.rate;
-    let bridge = (HEAD_MOVING_BRIDGE_S * rate).round() as usize;
-    let mut out: Vec<Stretch> = Vec::new();
-    let mut last_end: Option<usize> = None;
-    let mut k = 0;
-    while k < moving.len() {
-        if !moving[k] {
-            k += 1;
-            continue;
-        }
-        let start = k;
-        while k < moving.len() && moving[k] {
-            k += 1;
-        }
-        let time = |i: usize| signals.t0 + i as f64 / rate;
-        let bridged =
-            last_end.is_some_and(|e| start - e <= bridge && (e..start).all(|j| signals.valid[j]));
-        match out.last_mut() {
-            Some(prev) if bridged => prev.end_s = time(k),
-            _ => out.push(Stretch {
-                start_s: time(start),
-                end_s: time(k),
-            }),
-        }
-        last_end = Some(k);
-    }
-    out.retain(|s| s.duration_s() >= MIN_HEAD_MOVING_S - 1e-9);
-    out
+    head_moving_ranges(
+        signals,
+        config,
+        (HEAD_MOVING_BRIDGE_S * rate).round() as usize,
+    )
+    .into_iter()
+    .map(|(a, b)| Stretch {
+        start_s: signals.t0 + a as f64 / rate,
+        end_s: signals.t0 + b as f64 / rate,
+    })
+    .filter(|s| s.duration_s() >= MIN_HEAD_MOVING_S - 1e-9)
+    .collect()
 }
 
 /// The time of a recording of `duration_s` seconds with a face in view:

@@ -863,6 +863,23 @@ pub fn head_moving_fraction(signals: &Signals, config: &EventConfig) -> f64 {
     (measured - calm) as f64 / measured as f64
 }
 
+/// Sample ranges in which the face was measured and the head moved too
+/// fast for an event to start (rule 7), joined across slower moments of at
+/// most `bridge` samples (never across samples without a face).
+pub fn head_moving_ranges(
+    signals: &Signals,
+    config: &EventConfig,
+    bridge: usize,
+) -> Vec<(usize, usize)> {
+    let calm = calm_samples(signals, config);
+    let moving: Vec<bool> = (0..signals.len())
+        .map(|k| signals.valid[k] && !calm[k])
+        .collect();
+    bridge_where(segments(&moving), |last, next| {
+        next.0 <= last.1 + bridge && signals.valid[last.1..next.0].iter().all(|v| *v)
+    })
+}
+
 /// Detects every event in a recording, in time order.
 pub fn detect_events(signals: &Signals, config: &EventConfig) -> Vec<Event> {
     let n = signals.len();
