@@ -443,17 +443,27 @@ fn trend_points_are_in_date_order_with_the_current_one_marked() {
             day: day(20),
             events_per_min: 2.0,
             dominant_freq_hz: Some(5.0),
+            head_moving_fraction: 0.6,
             current: false,
         },
         TrendPoint {
             day: day(1),
             events_per_min: 9.0,
             dominant_freq_hz: None,
+            head_moving_fraction: 0.1,
             current: false,
         },
     ];
     let text = pdf_text(&render_pdf(&input).unwrap());
     assert_has(&text, "Trend across sessions");
+    // The session whose head moved fast much of the time says so, once: its
+    // two events a minute may be the head's doing, not a remission.
+    assert_has(
+        &text,
+        "head moving fast 60% of the time: spasms may have been missed",
+    );
+    assert_eq!(text.matches("spasms may have been missed").count(), 1);
+    assert_has(&text, "open circle: head moving fast");
     let (i1, i20, i26) = (
         text.find("2026-11-01 9.0").unwrap(),
         text.find("2026-11-20 2.0").unwrap(),

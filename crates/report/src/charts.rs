@@ -553,7 +553,12 @@ pub fn trend(points: &[TrendPoint], treatments: &[super::Treatment]) -> Result<O
                 (
                     max_e,
                     "events / min",
-                    "spasm events per minute (solid line, filled circles)",
+                    if points.iter().any(TrendPoint::head_moved_much) {
+                        "spasm events per minute (solid line, filled circles; open circle: \
+                         head moving fast, spasms may be missed)"
+                    } else {
+                        "spasm events per minute (solid line, filled circles)"
+                    },
                 )
             } else {
                 (
@@ -607,9 +612,21 @@ pub fn trend(points: &[TrendPoint], treatments: &[super::Treatment]) -> Result<O
                 chart
                     .draw_series(LineSeries::new(pts.clone(), BLACK.stroke_width(2)))
                     .map_err(err)?;
-                chart
-                    .draw_series(pts.iter().map(|p| Circle::new(*p, 6, BLACK.filled())))
-                    .map_err(err)?;
+                // A session whose head moved fast much of the time is drawn
+                // open: its low count may be the head's doing.
+                for (p, point) in pts.iter().zip(points) {
+                    let fill = if point.head_moved_much() {
+                        WHITE
+                    } else {
+                        BLACK
+                    };
+                    chart
+                        .draw_series([
+                            Circle::new(*p, 6, fill.filled()),
+                            Circle::new(*p, 6, BLACK.stroke_width(2)),
+                        ])
+                        .map_err(err)?;
+                }
             } else if freqs.is_empty() {
                 chart
                     .draw_series(std::iter::once(Text::new(

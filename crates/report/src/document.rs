@@ -467,7 +467,7 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
             &mut d,
             "trend",
             charts::trend(&points, &input.treatments)?,
-            "Spasm events per minute and dominant frequency per session; dotted vertical lines mark treatments.",
+            "Spasm events per minute and dominant frequency per session; dotted vertical lines mark treatments; an open circle marks a session in which the head moved fast for a quarter of the time or more.",
             "*No sessions to chart.*",
         )?;
         writeln!(
@@ -482,6 +482,12 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
                 .filter(|t| t.date == p.day)
                 .map(|t| format!("treatment: {}", t.label))
                 .chain(p.current.then(|| "this recording".to_string()))
+                .chain(p.head_moved_much().then(|| {
+                    format!(
+                        "head moving fast {:.0}% of the time: spasms may have been missed",
+                        100.0 * p.head_moving_fraction
+                    )
+                }))
                 .collect();
             writeln!(
                 d,

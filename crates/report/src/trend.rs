@@ -16,6 +16,10 @@ pub struct TrendPoint {
     /// Spasm events per minute, all sides together.
     pub events_per_min: f64,
     pub dominant_freq_hz: Option<f64>,
+    /// Share of the session the head moved too fast to judge
+    /// ([`Quality::head_moving_fraction`](twitchscope_engine::analysis::Quality)):
+    /// a session with few events and a lively head is no remission.
+    pub head_moving_fraction: f64,
     /// The session this report is about.
     pub current: bool,
 }
@@ -29,8 +33,16 @@ impl TrendPoint {
             day: parse_day(started)?,
             events_per_min: e.left + e.right + e.bilateral,
             dominant_freq_hz: analysis.summary.dominant_freq_hz,
+            head_moving_fraction: analysis.quality.head_moving_fraction,
             current: false,
         })
+    }
+
+    /// Whether the head moved too fast to judge for so much of the session
+    /// that its count may be low for that reason
+    /// ([`HEAD_MOVING_NOTE_FRACTION`](crate::export::HEAD_MOVING_NOTE_FRACTION)).
+    pub fn head_moved_much(&self) -> bool {
+        self.head_moving_fraction >= crate::export::HEAD_MOVING_NOTE_FRACTION
     }
 }
 
