@@ -43,7 +43,8 @@ fn side_letter(side: EventSide) -> &'static str {
 
 /// Background of the stretches without a face.
 const NO_FACE_COLOR: Color32 = Color32::from_gray(60);
-/// Lighter than the gaps: the face was measured, but no event could start.
+/// Between the plot's background and the gaps' shade: the face was
+/// measured there, but the head moved too fast for a spasm to be judged.
 const HEAD_MOVING_COLOR: Color32 = Color32::from_gray(40);
 
 /// The part of `rect` that shows time: under the plots when their x-range

@@ -1008,7 +1008,7 @@ pub fn head_moving_stretches(signals: &Signals, config: &EventConfig) -> Vec<Str
 }
 
 /// The time of a recording of `duration_s` seconds with a face in view:
-/// all of it but its [`Stretch`]s. Events per minute and the time an eye
+/// all of it but its face gaps. Events per minute and the time an eye
 /// was narrowed are counted over it.
 pub fn observed_s(duration_s: f64, gaps: &[Stretch]) -> f64 {
     (duration_s - gaps.iter().map(Stretch::duration_s).sum::<f64>()).max(0.0)

@@ -425,7 +425,8 @@ fn gap_bands(a: &Analysis, y0: f64, y1: f64) -> impl Iterator<Item = Rectangle<(
 }
 
 /// Faint bands over the stretches where the head moved too fast for a
-/// spasm to be judged: no event could start there.
+/// spasm to be judged (brief slower moments inside included), fainter than
+/// the face gaps: the face was measured there.
 fn moving_bands(
     a: &Analysis,
     y0: f64,
