@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use egui::{Color32, RichText};
 
 use super::store::Store;
+use twitchscope_report::export::HEAD_MOVING_NOTE_FRACTION;
 use twitchscope_session::{SessionListing, list_sessions};
 
 #[derive(Default)]
@@ -186,11 +187,29 @@ impl LibraryPanel {
                                 None if !s.closed_cleanly => "(interrupted)".to_string(),
                                 None => "–".to_string(),
                             });
-                            ui.label(
-                                s.events_per_min
-                                    .map(|e| format!("{e:.1}"))
-                                    .unwrap_or_else(|| "–".into()),
-                            );
+                            let rate = s
+                                .events_per_min
+                                .map(|e| format!("{e:.1}"))
+                                .unwrap_or_else(|| "–".into());
+                            // As on the report's trend: a low count from a
+                            // session whose head moved fast much of the time
+                            // may be the head's doing.
+                            match s.head_moving_fraction {
+                                Some(f) if f >= HEAD_MOVING_NOTE_FRACTION => {
+                                    ui.label(
+                                        RichText::new(format!("{rate} *"))
+                                            .color(Color32::from_rgb(230, 170, 40)),
+                                    )
+                                    .on_hover_text(format!(
+                                        "head moving fast {:.0}% of the time: spasms may have \
+                                         been missed",
+                                        100.0 * f
+                                    ));
+                                }
+                                _ => {
+                                    ui.label(rate);
+                                }
+                            }
                             let is_current = replaying == Some(s.dir.as_path());
                             if ui
                                 .add_enabled(!is_current, egui::Button::new("Replay"))

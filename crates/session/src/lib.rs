@@ -223,6 +223,12 @@ struct SummaryHead {
 #[derive(Deserialize)]
 struct AnalysisHead {
     summary: SummaryHeadInner,
+    quality: Option<QualityHead>,
+}
+
+#[derive(Deserialize)]
+struct QualityHead {
+    head_moving_fraction: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -974,6 +980,9 @@ pub struct SessionListing {
     /// Spasm events per minute, all sides together, from the closing
     /// analysis.
     pub events_per_min: Option<f64>,
+    /// Share of the session the head moved too fast to judge, from the
+    /// closing analysis (`None` before it was recorded there).
+    pub head_moving_fraction: Option<f64>,
     pub closed_cleanly: bool,
 }
 
@@ -1018,10 +1027,12 @@ fn listing(dir: PathBuf) -> Option<SessionListing> {
         None
     };
     let (mut duration_s, mut laterality, mut events_per_min) = (None, None, None);
+    let mut head_moving_fraction = None;
     if let Some(head) = head {
         duration_s = head.duration_s;
         if let Some(a) = head.analysis {
             laterality = Some(a.summary.laterality);
+            head_moving_fraction = a.quality.and_then(|q| q.head_moving_fraction);
             let e = a.summary.events_per_min;
             events_per_min = match (e.left, e.right, e.bilateral) {
                 (Some(l), Some(r), Some(b)) => Some(l + r + b),
@@ -1042,6 +1053,7 @@ fn listing(dir: PathBuf) -> Option<SessionListing> {
         duration_s,
         laterality,
         events_per_min,
+        head_moving_fraction,
         closed_cleanly,
     })
 }
@@ -1601,22 +1613,34 @@ mod tests {
             ("a-newest", "2026-11-26T07:30:00+00:00", false),
             ("c-oldest", "2026-11-25T23:00:00+00:00", true),
         ];
+        // The analysed session's head moves fast over its first half.
+        let moving: Vec<MotionSample> = samples
+            .iter()
+            .map(|s| MotionSample {
+                head_speed: if s.t < 1.5 { 500.0 } else { s.head_speed },
+                ..*s
+            })
+            .collect();
+        let mut moving_fraction = None;
         for (id, started, close) in sessions {
             let m = meta(id, started);
             let mut w = SessionWriter::create(root.path(), &m).unwrap();
-            for s in &samples {
+            let samples = if id == "b-middle" { &moving } else { &samples };
+            for s in samples {
                 w.append(s).unwrap();
             }
             if close {
                 let analysis = if id == "b-middle" {
                     Some(analyze_samples(
-                        &samples,
+                        samples,
                         &m.source_info(),
                         &AnalysisConfig::default(),
                     ))
                 } else {
                     None
                 };
+                moving_fraction = moving_fraction
+                    .or_else(|| analysis.as_ref().map(|a| a.quality.head_moving_fraction));
                 w.close(analysis.as_ref()).unwrap();
             }
         }
@@ -1639,6 +1663,11 @@ mod tests {
         assert!(middle.laterality.is_some() && middle.events_per_min.is_some());
         assert!(newest.laterality.is_none() && oldest.laterality.is_none());
         assert!(oldest.events_per_min.is_none());
+        // The share of it the head moved too fast comes with the listing.
+        let fraction = moving_fraction.unwrap();
+        assert!((0.4..0.6).contains(&fraction), "{fraction}");
+        assert_eq!(middle.head_moving_fraction, Some(fraction));
+        assert!(newest.head_moving_fraction.is_none() && oldest.head_moving_fraction.is_none());
     }
 
     #[test]
