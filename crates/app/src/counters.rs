@@ -7,7 +7,7 @@ use super::pipeline::FrameStats;
 use super::store::Store;
 use super::{BILATERAL_COLOR, side_color};
 use twitchscope_engine::regions::Side;
-use twitchscope_report::export::HEAD_MOVING_NOTE_FRACTION;
+use twitchscope_report::export::head_moved_much;
 
 pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_fraction: Option<f64>) {
     ui.heading("Counters");
@@ -66,7 +66,7 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_frac
             ui.label(match head_moving {
                 Some(f) => {
                     let text = RichText::new(format!("{:.0} % of the time", 100.0 * f));
-                    if f >= HEAD_MOVING_NOTE_FRACTION {
+                    if head_moved_much(f) {
                         text.color(egui::Color32::from_rgb(230, 170, 40))
                     } else {
                         text

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use egui::{Color32, RichText};
 
 use super::store::Store;
-use twitchscope_report::export::HEAD_MOVING_NOTE_FRACTION;
+use twitchscope_report::export::head_moved_much_words;
 use twitchscope_session::{SessionListing, list_sessions};
 
 #[derive(Default)]
@@ -194,19 +194,15 @@ impl LibraryPanel {
                             // As on the report's trend: a low count from a
                             // session whose head moved fast much of the time
                             // may be the head's doing.
-                            match s.head_moving_fraction {
-                                Some(f) if f >= HEAD_MOVING_NOTE_FRACTION => {
+                            match s.head_moving_fraction.and_then(head_moved_much_words) {
+                                Some(words) => {
                                     ui.label(
                                         RichText::new(format!("{rate} *"))
                                             .color(Color32::from_rgb(230, 170, 40)),
                                     )
-                                    .on_hover_text(format!(
-                                        "head moving fast {:.0}% of the time: spasms may have \
-                                         been missed",
-                                        100.0 * f
-                                    ));
+                                    .on_hover_text(words);
                                 }
-                                _ => {
+                                None => {
                                     ui.label(rate);
                                 }
                             }

@@ -482,12 +482,7 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
                 .filter(|t| t.date == p.day)
                 .map(|t| format!("treatment: {}", t.label))
                 .chain(p.current.then(|| "this recording".to_string()))
-                .chain(p.head_moved_much().then(|| {
-                    format!(
-                        "head moving fast {:.0}% of the time: spasms may have been missed",
-                        100.0 * p.head_moving_fraction
-                    )
-                }))
+                .chain(crate::export::head_moved_much_words(p.head_moving_fraction))
                 .collect();
             writeln!(
                 d,

@@ -218,13 +218,34 @@ pub fn face_gaps_words(a: &Analysis) -> Option<String> {
 /// does for a quarter of the recording or more, "no spasm" says little.
 pub const HEAD_MOVING_NOTE_FRACTION: f64 = 0.25;
 
+/// Whether the head moved too fast to judge for so much of a recording
+/// (`fraction` of it, [`Quality::head_moving_fraction`]) that a reader must
+/// be told: from [`HEAD_MOVING_NOTE_FRACTION`] on.
+///
+/// [`Quality::head_moving_fraction`]: twitchscope_engine::analysis::Quality
+pub fn head_moved_much(fraction: f64) -> bool {
+    fraction >= HEAD_MOVING_NOTE_FRACTION
+}
+
+/// The short form for one session among others (the trend's table, the
+/// app's library): "head moving fast 60% of the time: spasms may have been
+/// missed"; `None` when [`head_moved_much`] is not.
+pub fn head_moved_much_words(fraction: f64) -> Option<String> {
+    head_moved_much(fraction).then(|| {
+        format!(
+            "head moving fast {:.0}% of the time: spasms may have been missed",
+            100.0 * fraction
+        )
+    })
+}
+
 /// How much of the recording the head moved too fast to judge, in words
 /// ("the head moved quickly for 66% of the time the face was in view, and
 /// no spasm is judged while it does, …");
 /// `None` below [`HEAD_MOVING_NOTE_FRACTION`].
 pub fn head_moving_words(a: &Analysis) -> Option<String> {
     let f = a.quality.head_moving_fraction;
-    (f >= HEAD_MOVING_NOTE_FRACTION).then(|| {
+    head_moved_much(f).then(|| {
         format!(
             "the head moved quickly for {:.0}% of the time the face was in view, and no spasm is \
              judged while it does, so one may have been missed then. For a self-check, rest the \

@@ -40,9 +40,9 @@ impl TrendPoint {
 
     /// Whether the head moved too fast to judge for so much of the session
     /// that its count may be low for that reason
-    /// ([`HEAD_MOVING_NOTE_FRACTION`](crate::export::HEAD_MOVING_NOTE_FRACTION)).
+    /// ([`head_moved_much`](crate::export::head_moved_much)).
     pub fn head_moved_much(&self) -> bool {
-        self.head_moving_fraction >= crate::export::HEAD_MOVING_NOTE_FRACTION
+        crate::export::head_moved_much(self.head_moving_fraction)
     }
 }
 
