@@ -1290,23 +1290,26 @@ mod tests {
         }
     }
 
+    /// A `w`×`h` patch of smooth skin-like texture, each pixel showing the
+    /// texture `dy(x, y)` px above it (the skin moved down by `dy`).
+    fn skin_patch(w: usize, h: usize, dy: impl Fn(usize, usize) -> f32) -> Vec<f32> {
+        let skin = |x: f32, y: f32| {
+            100.0 + 40.0 * (x * 0.5).sin() * (y * 0.45).cos() + 25.0 * (x * 0.23 + y * 0.31).sin()
+        };
+        (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .map(|(x, y)| skin(x as f32, y as f32 - dy(x, y)))
+            .collect()
+    }
+
     #[test]
     fn a_patch_moving_as_a_whole_leaves_no_unexplained_speed() {
         // A textured 24×16 patch, then the same patch moved 0.4 px down
         // (as a whole), or rippled: its top half down and bottom half up.
         let (w, h) = (24, 16);
-        let skin = |x: f32, y: f32| {
-            100.0 + 40.0 * (x * 0.5).sin() * (y * 0.45).cos() + 25.0 * (x * 0.23 + y * 0.31).sin()
-        };
-        let patch = |dy: &dyn Fn(usize) -> f32| -> Vec<f32> {
-            (0..h)
-                .flat_map(|y| (0..w).map(move |x| (x, y)))
-                .map(|(x, y)| skin(x as f32, y as f32 - dy(y)))
-                .collect()
-        };
-        let rest = patch(&|_| 0.0);
-        let slid = patch(&|_| 0.4);
-        let rippled = patch(&|y| if y < h / 2 { 0.4 } else { -0.4 });
+        let rest = skin_patch(w, h, |_, _| 0.0);
+        let slid = skin_patch(w, h, |_, _| 0.4);
+        let rippled = skin_patch(w, h, |_, y| if y < h / 2 { 0.4 } else { -0.4 });
         let weight = vec![1.0; w * h];
         let whole = flow_sums(&rest, &slid, &weight, w, h);
         let uneven = flow_sums(&rest, &rippled, &weight, w, h);
@@ -1334,20 +1337,12 @@ mod tests {
         // end moves up (a ripple along a lid), a slide down as a whole, and a
         // mild bend (both ends up, the middle down).
         let (w, h) = (32, 12);
-        let skin = |x: f32, y: f32| {
-            100.0 + 40.0 * (x * 0.5).sin() * (y * 0.45).cos() + 25.0 * (x * 0.23 + y * 0.31).sin()
-        };
-        let patch = |dy: &dyn Fn(f32) -> f32| -> Vec<f32> {
-            (0..h)
-                .flat_map(|y| (0..w).map(move |x| (x, y)))
-                .map(|(x, y)| skin(x as f32, y as f32 - dy(x as f32)))
-                .collect()
-        };
         let half = 0.5 * (w as f32 - 1.0);
-        let rest = patch(&|_| 0.0);
-        let tilted = patch(&|x| 0.3 * (x - half) / half);
-        let slid = patch(&|_| 0.3);
-        let bent = patch(&|x| 0.3 - 0.3 * ((x - half) / half).powi(2));
+        let along = move |x: usize| (x as f32 - half) / half;
+        let rest = skin_patch(w, h, |_, _| 0.0);
+        let tilted = skin_patch(w, h, |x, _| 0.3 * along(x));
+        let slid = skin_patch(w, h, |_, _| 0.3);
+        let bent = skin_patch(w, h, |x, _| 0.3 - 0.3 * along(x).powi(2));
         let weight = vec![1.0; w * h];
         let tilt = flow_sums(&rest, &tilted, &weight, w, h).tilt();
         assert!((tilt - 0.3).abs() < 0.08, "tilt {tilt}");
