@@ -5,7 +5,7 @@ use egui::RichText;
 
 use super::pipeline::FrameStats;
 use super::store::Store;
-use super::{BILATERAL_COLOR, side_color};
+use super::{BILATERAL_COLOR, WARN_COLOR, side_color};
 use twitchscope_engine::regions::Side;
 use twitchscope_report::export::head_moved_much;
 
@@ -67,7 +67,7 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_frac
                 Some(f) => {
                     let text = RichText::new(format!("{:.0} % of the time", 100.0 * f));
                     if head_moved_much(f) {
-                        text.color(egui::Color32::from_rgb(230, 170, 40))
+                        text.color(WARN_COLOR)
                     } else {
                         text
                     }
@@ -87,7 +87,7 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_frac
                 ui.label("Dropped frames");
                 let text = RichText::new(format!("{}", s.dropped));
                 ui.label(if s.dropped > 0 {
-                    text.color(egui::Color32::from_rgb(230, 170, 40))
+                    text.color(WARN_COLOR)
                 } else {
                     text
                 });
@@ -96,10 +96,7 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, stats: Option<FrameStats>, face_frac
                     // Frames the camera sent torn: the session went on
                     // without them.
                     ui.label("Unreadable frames skipped");
-                    ui.label(
-                        RichText::new(format!("{}", s.skipped))
-                            .color(egui::Color32::from_rgb(230, 170, 40)),
-                    );
+                    ui.label(RichText::new(format!("{}", s.skipped)).color(WARN_COLOR));
                     ui.end_row();
                 }
             }

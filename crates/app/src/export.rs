@@ -6,6 +6,7 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use egui::{Color32, RichText};
 
+use super::WARN_COLOR;
 use twitchscope_engine::analysis::AnalysisConfig;
 use twitchscope_report::ReportDetails;
 
@@ -122,7 +123,7 @@ impl ExportPanel {
             });
         let parsed = ReportDetails::parse(&self.name, &self.treatments);
         if let Err(e) = &parsed {
-            ui.colored_label(Color32::from_rgb(230, 170, 40), e);
+            ui.colored_label(WARN_COLOR, e);
         }
         let clicked = ui
             .add_enabled(

@@ -45,6 +45,9 @@ pub const LEFT_COLOR: Color32 = Color32::from_rgb(240, 140, 40);
 /// Colour of the patient's right side everywhere.
 pub const RIGHT_COLOR: Color32 = Color32::from_rgb(70, 150, 240);
 pub const BILATERAL_COLOR: Color32 = Color32::from_rgb(190, 90, 220);
+/// Colour of a figure or message that needs the user's attention but does
+/// not stop anything (frames dropped, a head moving too fast to judge).
+pub const WARN_COLOR: Color32 = Color32::from_rgb(230, 170, 40);
 
 pub fn side_color(side: Side) -> Color32 {
     match side {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use egui::{Color32, RichText};
 
+use super::WARN_COLOR;
 use super::store::Store;
 use twitchscope_report::export::head_moved_much_words;
 use twitchscope_session::{SessionListing, list_sessions};
@@ -196,11 +197,8 @@ impl LibraryPanel {
                             // may be the head's doing.
                             match s.head_moving_fraction.and_then(head_moved_much_words) {
                                 Some(words) => {
-                                    ui.label(
-                                        RichText::new(format!("{rate} *"))
-                                            .color(Color32::from_rgb(230, 170, 40)),
-                                    )
-                                    .on_hover_text(words);
+                                    ui.label(RichText::new(format!("{rate} *")).color(WARN_COLOR))
+                                        .on_hover_text(words);
                                 }
                                 None => {
                                     ui.label(rate);

@@ -14,6 +14,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 
 use egui::{Color32, RichText, TextureHandle, vec2};
 
+use super::WARN_COLOR;
 use twitchscope_engine::events::Event;
 use twitchscope_report::strips::{self, EventClip};
 
@@ -386,7 +387,7 @@ impl MagnifiedReplay {
                      the magnification, not motion.",
                     1.0 + p.auto_alpha
                 ))
-                .color(Color32::from_rgb(230, 170, 40)),
+                .color(WARN_COLOR),
             );
         }
         if self.alpha != Some(alpha) {

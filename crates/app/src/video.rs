@@ -9,7 +9,7 @@ use egui::{Color32, Pos2, Rect, RichText, Sense, Shape, Stroke, TextureHandle, p
 
 use super::pipeline::{DisplayFrame, FaceQuality};
 use super::store::Store;
-use super::{side_color, side_label};
+use super::{WARN_COLOR, side_color, side_label};
 use twitchscope_engine::regions::{self as face_regions, Region, Side, rect_corners_in_image};
 
 /// Size, time and pose of the frame in the texture.
@@ -287,7 +287,7 @@ fn draw_region(ui: &egui::Ui, pts: &[Pos2], side: Side, activity: f32) {
 
 fn quality_ui(ui: &mut egui::Ui, q: &FaceQuality) {
     let good = Color32::from_rgb(90, 190, 90);
-    let warn = Color32::from_rgb(230, 170, 40);
+    let warn = WARN_COLOR;
     let bad = Color32::from_rgb(230, 80, 70);
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new("Face quality:").strong());
