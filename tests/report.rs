@@ -464,6 +464,8 @@ fn trend_points_are_in_date_order_with_the_current_one_marked() {
     );
     assert_eq!(text.matches("spasms may have been missed").count(), 1);
     assert_has(&text, "open circle: head moving fast");
+    // The caption gives the report's own threshold for that mark.
+    assert_has(&text, "moved fast for 25% of the time or more");
     let (i1, i20, i26) = (
         text.find("2026-11-01 9.0").unwrap(),
         text.find("2026-11-20 2.0").unwrap(),

@@ -463,11 +463,17 @@ pub fn build(input: &ReportInput) -> anyhow::Result<Document> {
     let points = trend::series(&input.history, current);
     if points.len() >= trend::MIN_SESSIONS {
         writeln!(d, "\n#pagebreak()\n== Trend across sessions")?;
+        let caption = format!(
+            "Spasm events per minute and dominant frequency per session; dotted vertical lines \
+             mark treatments; an open circle marks a session in which the head moved fast for \
+             {:.0}% of the time or more.",
+            100.0 * crate::export::HEAD_MOVING_NOTE_FRACTION
+        );
         chart(
             &mut d,
             "trend",
             charts::trend(&points, &input.treatments)?,
-            "Spasm events per minute and dominant frequency per session; dotted vertical lines mark treatments; an open circle marks a session in which the head moved fast for a quarter of the time or more.",
+            &caption,
             "*No sessions to chart.*",
         )?;
         writeln!(
