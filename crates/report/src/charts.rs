@@ -645,12 +645,16 @@ pub fn trend(points: &[TrendPoint], treatments: &[super::Treatment]) -> Result<O
                         BLACK.stroke_width(2),
                     ))
                     .map_err(err)?;
+                // Open triangles, as the caption says: plotters fills a
+                // TriangleMarker whatever its style, so the outline is a path.
+                let outline = [(0, -8), (7, 4), (-7, 4), (0, -8)];
                 for p in &freqs {
                     chart
-                        .draw_series([
-                            TriangleMarker::new(*p, 8, WHITE.filled()),
-                            TriangleMarker::new(*p, 8, BLACK.stroke_width(2)),
-                        ])
+                        .draw_series([TriangleMarker::new(*p, 8, WHITE.filled())])
+                        .map_err(err)?;
+                    chart
+                        .draw_series([EmptyElement::at(*p)
+                            + PathElement::new(outline.to_vec(), BLACK.stroke_width(2))])
                         .map_err(err)?;
                 }
             }
@@ -670,5 +674,36 @@ fn row_labels<'a>(rows: &'a [&'a str]) -> impl Fn(&f64) -> String + 'a {
         } else {
             rows[i as usize].to_string()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(d: u32, freq: Option<f64>) -> TrendPoint {
+        TrendPoint {
+            day: chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap(),
+            events_per_min: 3.0,
+            dominant_freq_hz: freq,
+            head_moving_fraction: 0.0,
+            current: false,
+        }
+    }
+
+    #[test]
+    fn trend_frequency_triangles_are_open_as_the_caption_says() {
+        let points = [point(1, Some(5.0)), point(8, None), point(15, Some(4.0))];
+        let svg = trend(&points, &[]).unwrap().expect("a chart");
+        assert!(svg.contains("open triangles"), "caption");
+        // Each triangle: a white-filled polygon and a black outline; no
+        // polygon filled black.
+        let polygons: Vec<&str> = svg.split("<polygon").skip(1).collect();
+        assert_eq!(polygons.len(), 2, "{svg}");
+        assert!(
+            polygons
+                .iter()
+                .all(|p| !p[..p.find("/>").unwrap()].contains("fill=\"#000000\""))
+        );
     }
 }
