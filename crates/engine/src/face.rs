@@ -1,7 +1,8 @@
 //! Face stage: finds the face and its 468 FaceMesh landmarks in each frame.
 //!
 //! Three MediaPipe models (see `models/README.md` for where they come from and
-//! how they were rewritten) run in tract, pure Rust, on the CPU:
+//! how they were rewritten) run on the CPU, on XNNPACK ([`crate::xnn`]) where
+//! the machine has it and on tract (pure Rust) otherwise ([`ModelRuntime`]):
 //!
 //! * BlazeFace short-range detector: the whole frame, letterboxed to 128x128,
 //!   gives face boxes and six keypoints (eyes, nose, mouth, ears).
@@ -16,19 +17,21 @@
 //! built from the current landmarks, and the (more expensive, less precise)
 //! detector runs only at the start or when the face is lost.
 //!
-//! Per frame the only allocations are tract's own: the face crops are sampled
+//! Per frame the only allocations are tract's own (XNNPACK runs in the
+//! buffers it was given at load time): the face crops are sampled
 //! straight into the networks' input tensors, and the eye crops into reused
 //! [`EyeCrop`]s (so that they can cross to the eye threads) that are copied
 //! into the eye model's input; tensors and crops are reused from frame to
 //! frame.
 
-use anyhow::{Context, Result, ensure};
-use std::sync::Arc;
+use anyhow::{Context, Result, anyhow, ensure};
+use std::sync::{Arc, OnceLock};
 use tract_tflite::prelude::{
     Framework, IntoRunnable, IntoTValue, TDim, TValue, TVec, Tensor, TypedRunnableModel, tvec,
 };
 
 use crate::frame::Frame;
+use crate::xnn::XnnNet;
 
 /// Number of FaceMesh landmarks.
 pub const NUM_LANDMARKS: usize = 468;
@@ -258,96 +261,231 @@ impl Taps {
     }
 }
 
-/// One network and its input tensor, which is refilled in place each run.
+/// Which library runs the models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelRuntime {
+    /// XNNPACK ([`crate::xnn`]), about three times as fast as tract here.
+    Xnnpack,
+    /// tract, pure Rust: always there.
+    Tract,
+}
+
+impl ModelRuntime {
+    /// What the models run on: XNNPACK where the machine has it, tract
+    /// otherwise, or where `TWITCHSCOPE_MODEL_RUNTIME=tract` asks for it
+    /// (to compare the two). Decided once per process.
+    pub fn chosen() -> ModelRuntime {
+        static CHOSEN: OnceLock<ModelRuntime> = OnceLock::new();
+        *CHOSEN.get_or_init(|| {
+            let asked = std::env::var("TWITCHSCOPE_MODEL_RUNTIME").unwrap_or_default();
+            if asked.eq_ignore_ascii_case("tract") || crate::xnn::available().is_err() {
+                ModelRuntime::Tract
+            } else {
+                ModelRuntime::Xnnpack
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelRuntime::Xnnpack => "XNNPACK",
+            ModelRuntime::Tract => "tract",
+        }
+    }
+}
+
+/// One network with its input, refilled in place each run, and its outputs.
 struct Net {
-    plan: Arc<TypedRunnableModel>,
-    input: Arc<Tensor>,
+    backend: Backend,
+    bytes: &'static [u8],
+    keep: Option<usize>,
     side: usize,
     name: &'static str,
 }
 
+enum Backend {
+    Xnnpack(XnnNet),
+    Tract {
+        plan: Arc<TypedRunnableModel>,
+        input: Arc<Tensor>,
+        /// The last run's outputs.
+        outputs: TVec<TValue>,
+    },
+}
+
 impl Net {
-    fn load(bytes: &[u8], name: &'static str, side: usize) -> Result<Self> {
+    fn load(bytes: &'static [u8], name: &'static str, side: usize) -> Result<Self> {
         Self::load_keeping(bytes, name, side, None)
     }
 
     /// Like [`Net::load`], keeping only the output of `keep` values (when
-    /// given): tract then drops the layers that feed only the others.
+    /// given): the layers that feed only the others are left out.
+    ///
+    /// A model XNNPACK cannot run (the detector: Debian's XNNPACK has no
+    /// concatenation in its graph API) runs on tract. The detector runs on
+    /// a few frames a second at most, so that costs little.
     fn load_keeping(
-        bytes: &[u8],
+        bytes: &'static [u8],
         name: &'static str,
         side: usize,
         keep: Option<usize>,
     ) -> Result<Self> {
-        let mut model = tract_tflite::tflite()
-            .model_for_read(&mut &*bytes)
-            .with_context(|| format!("parsing the embedded {name} model"))?;
-        if let Some(len) = keep {
-            let outputs = model.output_outlets()?.to_vec();
-            let mut kept = Vec::with_capacity(1);
-            for outlet in outputs {
-                let shape = &model.outlet_fact(outlet)?.shape;
-                if shape.iter().product::<TDim>() == TDim::from(len as i64) {
-                    kept.push(outlet);
-                }
-            }
-            ensure!(
-                kept.len() == 1,
-                "the {name} model has no single output of {len} values"
-            );
-            model.select_output_outlets(&kept)?;
+        match ModelRuntime::chosen() {
+            ModelRuntime::Xnnpack => Self::load_on(ModelRuntime::Xnnpack, bytes, name, side, keep)
+                .or_else(|_| Self::load_on(ModelRuntime::Tract, bytes, name, side, keep)),
+            ModelRuntime::Tract => Self::load_on(ModelRuntime::Tract, bytes, name, side, keep),
         }
-        let plan = model
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
-            .with_context(|| format!("optimising the {name} model"))?;
-        Ok(Net {
-            plan,
-            input: Arc::new(Tensor::zero::<f32>(&[1, side, side, 3])?),
-            side,
-            name,
-        })
     }
 
-    /// Another handle on the same optimised network, with its own input:
-    /// threads share the weights and run independently.
+    /// What this network runs on.
+    #[cfg(test)]
+    fn runtime(&self) -> ModelRuntime {
+        match self.backend {
+            Backend::Xnnpack(_) => ModelRuntime::Xnnpack,
+            Backend::Tract { .. } => ModelRuntime::Tract,
+        }
+    }
+
+    fn load_on(
+        runtime: ModelRuntime,
+        bytes: &'static [u8],
+        name: &'static str,
+        side: usize,
+        keep: Option<usize>,
+    ) -> Result<Self> {
+        let backend = match runtime {
+            ModelRuntime::Xnnpack => Backend::Xnnpack(
+                XnnNet::load(bytes, keep)
+                    .with_context(|| format!("loading the embedded {name} model in XNNPACK"))?,
+            ),
+            ModelRuntime::Tract => Backend::Tract {
+                plan: tract_plan(bytes, name, keep)?,
+                input: Arc::new(Tensor::zero::<f32>(&[1, side, side, 3])?),
+                outputs: TVec::new(),
+            },
+        };
+        let net = Net {
+            backend,
+            bytes,
+            keep,
+            side,
+            name,
+        };
+        Ok(net)
+    }
+
+    /// Another handle on the same network, with its own input and outputs,
+    /// for another thread. On tract the optimised plan (and its weights) is
+    /// shared; an XNNPACK runtime is one thread's, so it is compiled again.
     fn share(&self) -> Result<Self> {
+        let backend = match &self.backend {
+            Backend::Xnnpack(_) => Backend::Xnnpack(XnnNet::load(self.bytes, self.keep)?),
+            Backend::Tract { plan, .. } => Backend::Tract {
+                plan: Arc::clone(plan),
+                input: Arc::new(Tensor::zero::<f32>(&[1, self.side, self.side, 3])?),
+                outputs: TVec::new(),
+            },
+        };
         Ok(Net {
-            plan: Arc::clone(&self.plan),
-            input: Arc::new(Tensor::zero::<f32>(&[1, self.side, self.side, 3])?),
+            backend,
+            bytes: self.bytes,
+            keep: self.keep,
             side: self.side,
             name: self.name,
         })
     }
 
-    /// The input tensor's values (1 x side x side x 3, HWC).
+    /// The input's values (1 x side x side x 3, HWC).
     fn input_mut(&mut self) -> Result<&mut [f32]> {
-        // tract drops its handle on the input when a run ends, so this is the
-        // same buffer every time; only a failed run could leave it shared.
-        if Arc::get_mut(&mut self.input).is_none() {
-            self.input = Arc::new(Tensor::zero::<f32>(&[1, self.side, self.side, 3])?);
+        match &mut self.backend {
+            Backend::Xnnpack(net) => Ok(net.input_mut()),
+            Backend::Tract { input, .. } => {
+                // tract drops its handle on the input when a run ends, so
+                // this is the same buffer every time; only a failed run
+                // could leave it shared.
+                if Arc::get_mut(input).is_none() {
+                    *input = Arc::new(Tensor::zero::<f32>(&[1, self.side, self.side, 3])?);
+                }
+                Arc::get_mut(input)
+                    .context("input tensor still shared")?
+                    .to_plain_array_view_mut::<f32>()?
+                    .into_slice()
+                    .context("input tensor is not contiguous")
+            }
         }
-        Arc::get_mut(&mut self.input)
-            .context("input tensor still shared")?
-            .to_plain_array_view_mut::<f32>()?
-            .into_slice()
-            .context("input tensor is not contiguous")
     }
 
-    fn run(&self) -> Result<TVec<TValue>> {
-        self.plan
-            .run(tvec![self.input.clone().into_tvalue()])
-            .with_context(|| format!("running the {} model", self.name))
+    fn run(&mut self) -> Result<()> {
+        match &mut self.backend {
+            Backend::Xnnpack(net) => net.run(),
+            Backend::Tract {
+                plan,
+                input,
+                outputs,
+            } => {
+                *outputs = plan.run(tvec![input.clone().into_tvalue()])?;
+                Ok(())
+            }
+        }
+        .with_context(|| format!("running the {} model", self.name))
+    }
+
+    /// The last run's output of `len` values.
+    fn output(&self, len: usize, what: &str) -> Result<&[f32]> {
+        match &self.backend {
+            Backend::Xnnpack(net) => net.output(len).ok_or_else(|| anyhow!("")),
+            Backend::Tract { outputs, .. } => match outputs.iter().find(|t| t.len() == len) {
+                Some(t) => t.try_as_plain_ram()?.as_slice::<f32>(),
+                None => Err(anyhow!("")),
+            },
+        }
+        .with_context(|| {
+            format!(
+                "the {} model has no {what} output of {len} values",
+                self.name
+            )
+        })
+    }
+
+    /// How many outputs a run gives.
+    #[cfg(test)]
+    fn output_count(&self) -> usize {
+        match &self.backend {
+            Backend::Xnnpack(net) => net.output_count(),
+            Backend::Tract { outputs, .. } => outputs.len(),
+        }
     }
 }
 
-/// The values of one output tensor, checked for length.
-fn output<'a>(outputs: &'a [TValue], len: usize, what: &str) -> Result<&'a [f32]> {
-    let t = outputs
-        .iter()
-        .find(|t| t.len() == len)
-        .with_context(|| format!("no {what} output of {len} values"))?;
-    t.try_as_plain_ram()?.as_slice::<f32>()
+/// The model optimised for tract, keeping only the output of `keep` values
+/// when given (tract then drops the layers that feed only the others).
+fn tract_plan(
+    bytes: &[u8],
+    name: &'static str,
+    keep: Option<usize>,
+) -> Result<Arc<TypedRunnableModel>> {
+    let mut model = tract_tflite::tflite()
+        .model_for_read(&mut &*bytes)
+        .with_context(|| format!("parsing the embedded {name} model"))?;
+    if let Some(len) = keep {
+        let outputs = model.output_outlets()?.to_vec();
+        let mut kept = Vec::with_capacity(1);
+        for outlet in outputs {
+            let shape = &model.outlet_fact(outlet)?.shape;
+            if shape.iter().product::<TDim>() == TDim::from(len as i64) {
+                kept.push(outlet);
+            }
+        }
+        ensure!(
+            kept.len() == 1,
+            "the {name} model has no single output of {len} values"
+        );
+        model.select_output_outlets(&kept)?;
+    }
+    model
+        .into_optimized()
+        .and_then(|m| m.into_runnable())
+        .with_context(|| format!("optimising the {name} model"))
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -462,8 +600,8 @@ impl EyeLandmarker {
             input.len()
         );
         input.copy_from_slice(&crop.pixels);
-        let outputs = self.net.run()?;
-        let c = output(&outputs, EYE_CONTOUR_VALUES, "eye contour")?;
+        self.net.run()?;
+        let c = self.net.output(EYE_CONTOUR_VALUES, "eye contour")?;
         let p = |i: usize| [c[3 * i], c[3 * i + 1]];
         // Everything in crop pixels: the crop is a similarity of the image
         // (a flip included), so ratios of lengths are the image's.
@@ -653,9 +791,11 @@ impl FaceTracker {
             Border::Constant(offset),
             input,
         );
-        let outputs = self.detector.run()?;
-        let boxes = output(&outputs, NUM_ANCHORS * DET_REGRESSORS, "regressor")?;
-        let scores = output(&outputs, NUM_ANCHORS, "score")?;
+        self.detector.run()?;
+        let boxes = self
+            .detector
+            .output(NUM_ANCHORS * DET_REGRESSORS, "regressor")?;
+        let scores = self.detector.output(NUM_ANCHORS, "score")?;
 
         self.candidates.clear();
         let s = DET_SIZE as f32;
@@ -799,9 +939,9 @@ impl FaceTracker {
             Border::Replicate,
             input,
         );
-        let outputs = self.landmarker.run()?;
-        let coords = output(&outputs, NUM_LANDMARKS * 3, "landmark")?;
-        let presence = sigmoid(output(&outputs, 1, "face presence")?[0]);
+        self.landmarker.run()?;
+        let coords = self.landmarker.output(NUM_LANDMARKS * 3, "landmark")?;
+        let presence = sigmoid(self.landmarker.output(1, "face presence")?[0]);
         let s = LM_SIZE as f32;
         for (p, c) in self.landmarks.points.iter_mut().zip(coords.chunks_exact(3)) {
             let [x, y] = roi.point_at(c[0] / s, c[1] / s);
@@ -924,70 +1064,70 @@ pub(crate) mod tests {
         assert!(close(roi.point_at(0.5, 1.0), [80.0, 50.0]));
     }
 
-    /// tract on the rewritten models against Google's LiteRT on the original
-    /// files (numbers from `ai-edge-litert` 2.3.0 on the same input pattern).
+    /// Both runtimes on the rewritten models against Google's LiteRT on the
+    /// original files (numbers from `ai-edge-litert` 2.3.0 on the same input
+    /// pattern). XNNPACK must be installed where the tests run
+    /// (`scripts/install-deps`): without it this test fails rather than
+    /// test one runtime only.
     #[test]
     #[allow(clippy::excessive_precision)] // reference values as LiteRT printed them
     fn models_match_litert_reference() {
-        let mut t = FaceTracker::new().unwrap();
+        crate::xnn::available().expect("XNNPACK for the tests: run scripts/install-deps");
         let check = |net: &mut Net, scale: f32, offset: f32, want: &[(usize, &[f32], f64)]| {
             for (i, x) in net.input_mut().unwrap().iter_mut().enumerate() {
                 *x = ((i * 37) % 255) as f32 * scale + offset;
             }
-            let outputs = net.run().unwrap();
+            net.run().unwrap();
             for &(len, first, sum) in want {
-                let v = output(&outputs, len, "any").unwrap();
+                let v = net.output(len, "any").unwrap();
                 for (a, b) in v.iter().zip(first) {
-                    assert!((a - b).abs() < 2e-3 * b.abs().max(1.0), "{len}: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() < 2e-3 * b.abs().max(1.0),
+                        "{} on {:?}, {len}: {a} vs {b}",
+                        net.name,
+                        net.runtime()
+                    );
                 }
                 let s: f64 = v.iter().map(|&x| x as f64).sum();
                 assert!(
                     (s - sum).abs() < 1e-5 * sum.abs() + 0.1,
-                    "{len}: sum {s} vs {sum}"
+                    "{} on {:?}, {len}: sum {s} vs {sum}",
+                    net.name,
+                    net.runtime()
                 );
             }
         };
-        check(
-            &mut t.detector,
-            2.0 / 255.0,
-            -1.0,
-            &[
-                (
-                    14336,
-                    &[
-                        0.61433960,
-                        -0.24302498,
-                        27.691389,
-                        27.691095,
-                        -1.5635419,
-                        -5.3786831,
-                    ],
-                    79651.4133,
-                ),
-                (
-                    896,
-                    &[
-                        -4.6651855, -4.0322323, -4.4588256, -3.8003023, -4.0309415, -3.3733313,
-                    ],
-                    -3954.19906,
-                ),
-            ],
-        );
-        check(
-            &mut t.landmarker,
-            1.0 / 255.0,
-            0.0,
-            &[
-                (
-                    1404,
-                    &[
-                        97.790848, 122.56489, -8.2839327, 102.78680, 111.61089, -20.819088,
-                    ],
-                    93123.6121,
-                ),
-                (1, &[-8.3790588], -8.3790588),
-            ],
-        );
+        let detector = [
+            (
+                14336,
+                &[
+                    0.61433960,
+                    -0.24302498,
+                    27.691389,
+                    27.691095,
+                    -1.5635419,
+                    -5.3786831,
+                ][..],
+                79651.4133,
+            ),
+            (
+                896,
+                &[
+                    -4.6651855, -4.0322323, -4.4588256, -3.8003023, -4.0309415, -3.3733313,
+                ][..],
+                -3954.19906,
+            ),
+        ];
+        let landmarks = [
+            (
+                1404,
+                &[
+                    97.790848, 122.56489, -8.2839327, 102.78680, 111.61089, -20.819088,
+                ][..],
+                93123.6121,
+            ),
+            (1, &[-8.3790588][..], -8.3790588),
+        ];
         let contour = (
             EYE_CONTOUR_VALUES,
             &[
@@ -1002,14 +1142,36 @@ pub(crate) mod tests {
             ][..],
             292.559228,
         );
-        // The whole eye model, and the engine's, which keeps only the lid
-        // contour: the same numbers.
-        let mut whole = Net::load(EYE_TFLITE, "eye landmark", EYE_SIZE).unwrap();
-        check(&mut whole, 1.0 / 255.0, 0.0, &[contour, iris]);
-        let mut eye = EyeLandmarker::new().unwrap();
-        check(&mut eye.net, 1.0 / 255.0, 0.0, &[contour]);
-        let outputs = eye.net.run().unwrap();
-        assert_eq!(outputs.len(), 1, "the iris branch is left out");
+        for runtime in [ModelRuntime::Xnnpack, ModelRuntime::Tract] {
+            let load = |bytes, name, side, keep| Net::load_on(runtime, bytes, name, side, keep);
+            // Debian's XNNPACK cannot run the detector (no concatenation).
+            if runtime == ModelRuntime::Tract {
+                let mut net = load(DETECTOR_TFLITE, "face detector", DET_SIZE, None).unwrap();
+                check(&mut net, 2.0 / 255.0, -1.0, &detector);
+            }
+            let mut net = load(LANDMARK_TFLITE, "face landmark", LM_SIZE, None).unwrap();
+            check(&mut net, 1.0 / 255.0, 0.0, &landmarks);
+            // The whole eye model, and the engine's, which keeps only the
+            // lid contour: the same numbers.
+            let mut whole = load(EYE_TFLITE, "eye landmark", EYE_SIZE, None).unwrap();
+            check(&mut whole, 1.0 / 255.0, 0.0, &[contour, iris]);
+            let keep = Some(EYE_CONTOUR_VALUES);
+            let mut eye = load(EYE_TFLITE, "eye landmark", EYE_SIZE, keep).unwrap();
+            check(&mut eye, 1.0 / 255.0, 0.0, &[contour]);
+            assert_eq!(eye.output_count(), 1, "the iris branch is left out");
+            // A second handle (another eye's thread) computes the same.
+            let mut shared = eye.share().unwrap();
+            assert_eq!(shared.runtime(), runtime);
+            check(&mut shared, 1.0 / 255.0, 0.0, &[contour]);
+        }
+        // Where XNNPACK is installed, the engine uses it for the face mesh
+        // and the eye model.
+        let tracker = FaceTracker::new().unwrap();
+        assert_eq!(tracker.landmarker.runtime(), ModelRuntime::chosen());
+        assert_eq!(
+            EyeLandmarker::new().unwrap().net.runtime(),
+            ModelRuntime::chosen()
+        );
     }
 
     #[test]
@@ -1227,14 +1389,14 @@ pub(crate) mod tests {
         let f = astronaut();
         t.track(&f).unwrap();
         let (det, lm) = (
-            Arc::as_ptr(&t.detector.input),
-            Arc::as_ptr(&t.landmarker.input),
+            t.detector.input_mut().unwrap().as_ptr(),
+            t.landmarker.input_mut().unwrap().as_ptr(),
         );
         t.reset();
         t.track(&f).unwrap();
         t.track(&f).unwrap();
-        assert_eq!(Arc::as_ptr(&t.detector.input), det);
-        assert_eq!(Arc::as_ptr(&t.landmarker.input), lm);
+        assert_eq!(t.detector.input_mut().unwrap().as_ptr(), det);
+        assert_eq!(t.landmarker.input_mut().unwrap().as_ptr(), lm);
     }
 
     #[test]

@@ -29,3 +29,4 @@ pub mod motion;
 pub mod regions;
 pub mod source;
 pub mod spectral;
+pub mod xnn;
