@@ -184,8 +184,8 @@ pub struct EyeReaders {
 }
 
 impl EyeReaders {
-    /// Loads the eye model and starts a thread per eye; the two share the
-    /// model's weights.
+    /// Loads the eye model and starts a thread per eye, each with its own
+    /// reader of it ([`EyeLandmarker::share`]).
     pub fn new() -> Result<EyeReaders> {
         let model = EyeLandmarker::new()?;
         let second = model.share()?;

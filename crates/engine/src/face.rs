@@ -285,13 +285,6 @@ impl ModelRuntime {
             }
         })
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelRuntime::Xnnpack => "XNNPACK",
-            ModelRuntime::Tract => "tract",
-        }
-    }
 }
 
 /// One network with its input, refilled in place each run, and its outputs.
@@ -564,8 +557,8 @@ impl EyeLandmarker {
         })
     }
 
-    /// A second reader on the same loaded model (for another thread): the
-    /// weights are shared, not loaded again.
+    /// A second reader of the same model, for another thread (on tract the
+    /// weights are shared; an XNNPACK runtime is compiled for each).
     pub fn share(&self) -> Result<Self> {
         Ok(EyeLandmarker {
             net: self.net.share()?,
