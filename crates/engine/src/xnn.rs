@@ -43,97 +43,42 @@ const VALUE_FLAG_EXTERNAL_OUTPUT: u32 = 2;
 const INVALID_VALUE_ID: u32 = u32::MAX;
 const FLAG_TENSORFLOW_SAME_PADDING: u32 = 4;
 
-/// The functions of XNNPACK's subgraph API this module calls (their C
-/// declarations are in `xnnpack.h`).
+/// The functions of XNNPACK's subgraph API this module calls, as `xnnpack.h`
+/// declares them (the parameters named where the C names say more than
+/// their types). Every one returns an `enum xnn_status`.
+#[rustfmt::skip]
 struct Api {
+    /// (external value ids, flags, subgraph out)
     create_subgraph: unsafe extern "C" fn(u32, u32, *mut Subgraph) -> i32,
     delete_subgraph: unsafe extern "C" fn(Subgraph) -> i32,
-    define_tensor_value: unsafe extern "C" fn(
-        Subgraph,
-        i32,
-        usize,
-        *const usize,
-        *const c_void,
-        u32,
-        u32,
-        *mut u32,
-    ) -> i32,
-    #[allow(clippy::type_complexity)]
-    define_convolution_2d: unsafe extern "C" fn(
-        Subgraph,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        usize,
-        usize,
-        f32,
-        f32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-    ) -> i32,
-    #[allow(clippy::type_complexity)]
-    define_depthwise_convolution_2d: unsafe extern "C" fn(
-        Subgraph,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        usize,
-        f32,
-        f32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-    ) -> i32,
-    #[allow(clippy::type_complexity)]
-    define_max_pooling_2d: unsafe extern "C" fn(
-        Subgraph,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        f32,
-        f32,
-        u32,
-        u32,
-        u32,
-    ) -> i32,
+    /// (subgraph, datatype, dims count, dims, data or null, external id, flags, id out)
+    define_tensor_value: unsafe extern "C" fn(Subgraph, i32, usize, *const usize, *const c_void, u32, u32, *mut u32) -> i32,
+    /// (subgraph, padding top, right, bottom, left, kernel height, width, stride height, width,
+    /// dilation height, width, groups, input channels per group, output channels per group,
+    /// output min, max, input id, filter id, bias id, output id, flags)
+    define_convolution_2d: unsafe extern "C" fn(Subgraph, u32, u32, u32, u32, u32, u32, u32, u32, u32, u32, u32, usize, usize, f32, f32, u32, u32, u32, u32, u32) -> i32,
+    /// (subgraph, padding top, right, bottom, left, kernel height, width, stride height, width,
+    /// dilation height, width, depth multiplier, input channels, output min, max, input id,
+    /// filter id, bias id, output id, flags)
+    define_depthwise_convolution_2d: unsafe extern "C" fn(Subgraph, u32, u32, u32, u32, u32, u32, u32, u32, u32, u32, u32, usize, f32, f32, u32, u32, u32, u32, u32) -> i32,
+    /// (subgraph, padding top, right, bottom, left, pooling height, width, stride height, width,
+    /// dilation height, width, output min, max, input id, output id, flags)
+    define_max_pooling_2d: unsafe extern "C" fn(Subgraph, u32, u32, u32, u32, u32, u32, u32, u32, u32, u32, f32, f32, u32, u32, u32) -> i32,
+    /// (subgraph, output min, max, input ids, output id, flags); numpy broadcasting
     define_add2: unsafe extern "C" fn(Subgraph, f32, f32, u32, u32, u32, u32) -> i32,
     define_multiply2: unsafe extern "C" fn(Subgraph, f32, f32, u32, u32, u32, u32) -> i32,
+    /// (subgraph, input ids, output id, flags)
     define_maximum2: unsafe extern "C" fn(Subgraph, u32, u32, u32, u32) -> i32,
     define_minimum2: unsafe extern "C" fn(Subgraph, u32, u32, u32, u32) -> i32,
+    /// (subgraph, output min, max, input id, output id, flags)
     define_clamp: unsafe extern "C" fn(Subgraph, f32, f32, u32, u32, u32) -> i32,
-    define_static_constant_pad:
-        unsafe extern "C" fn(Subgraph, *const usize, *const usize, f32, u32, u32, u32) -> i32,
-    define_static_reshape:
-        unsafe extern "C" fn(Subgraph, usize, *const usize, u32, u32, u32) -> i32,
+    /// (subgraph, paddings before, after (one per dimension), value, input id, output id, flags)
+    define_static_constant_pad: unsafe extern "C" fn(Subgraph, *const usize, *const usize, f32, u32, u32, u32) -> i32,
+    /// (subgraph, dims count, new shape, input id, output id, flags)
+    define_static_reshape: unsafe extern "C" fn(Subgraph, usize, *const usize, u32, u32, u32) -> i32,
+    /// (subgraph, thread pool or null, flags, runtime out)
     create_runtime_v2: unsafe extern "C" fn(Subgraph, *mut c_void, u32, *mut Runtime) -> i32,
+    /// (runtime, external values count, external values)
     setup_runtime: unsafe extern "C" fn(Runtime, usize, *const ExternalValue) -> i32,
     invoke_runtime: unsafe extern "C" fn(Runtime) -> i32,
     delete_runtime: unsafe extern "C" fn(Runtime) -> i32,
