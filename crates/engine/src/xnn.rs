@@ -14,6 +14,11 @@
 //! subgraph, which is compiled once into a runtime bound to this net's own
 //! input and output buffers. Only the operators those models use are
 //! translated; anything else is an error at load time, never a wrong answer.
+//!
+//! The declarations below follow Debian 12's XNNPACK (a 2022 snapshot, the
+//! `.so.0` every XNNPACK build installs); a function missing from another
+//! build makes the engine fall back to tract. The LiteRT reference test in
+//! [`crate::face`] checks the numbers on the machine it runs on.
 
 use std::ffi::c_void;
 use std::ptr;
