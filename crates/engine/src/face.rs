@@ -314,9 +314,10 @@ impl Net {
     /// Like [`Net::load`], keeping only the output of `keep` values (when
     /// given): the layers that feed only the others are left out.
     ///
-    /// A model XNNPACK cannot run (the detector: Debian's XNNPACK has no
-    /// concatenation in its graph API) runs on tract. The detector runs on
-    /// a few frames a second at most, so that costs little.
+    /// A model XNNPACK cannot run runs on tract: the detector, whose
+    /// concatenations Debian's XNNPACK cannot express in its graph API (and
+    /// whose standalone ReLUs `xnn.rs` therefore does not translate either).
+    /// The detector runs about once a second, so that costs little.
     fn load_keeping(
         bytes: &'static [u8],
         name: &'static str,

@@ -75,8 +75,6 @@ struct Api {
     /// (subgraph, input ids, output id, flags)
     define_maximum2: unsafe extern "C" fn(Subgraph, u32, u32, u32, u32) -> i32,
     define_minimum2: unsafe extern "C" fn(Subgraph, u32, u32, u32, u32) -> i32,
-    /// (subgraph, output min, max, input id, output id, flags)
-    define_clamp: unsafe extern "C" fn(Subgraph, f32, f32, u32, u32, u32) -> i32,
     /// (subgraph, paddings before, after (one per dimension), value, input id, output id, flags)
     define_static_constant_pad: unsafe extern "C" fn(Subgraph, *const usize, *const usize, f32, u32, u32, u32) -> i32,
     /// (subgraph, dims count, new shape, input id, output id, flags)
@@ -131,7 +129,6 @@ impl Api {
             define_multiply2: get!(b"xnn_define_multiply2\0"),
             define_maximum2: get!(b"xnn_define_maximum2\0"),
             define_minimum2: get!(b"xnn_define_minimum2\0"),
-            define_clamp: get!(b"xnn_define_clamp\0"),
             define_static_constant_pad: get!(b"xnn_define_static_constant_pad\0"),
             define_static_reshape: get!(b"xnn_define_static_reshape\0"),
             create_runtime_v2: get!(b"xnn_create_runtime_v2\0"),
@@ -453,9 +450,6 @@ impl XnnNet {
                     },
                     BuiltinOperator::MINIMUM => unsafe {
                         (api.define_minimum2)(s, ids[0], ids[1], out, 0)
-                    },
-                    BuiltinOperator::RELU => unsafe {
-                        (api.define_clamp)(s, 0.0, f32::INFINITY, ids[0], out, 0)
                     },
                     BuiltinOperator::PAD => {
                         let paddings = data(ins[1] as usize).context("PAD without paddings")?;
