@@ -306,15 +306,14 @@ impl XnnNet {
                     } else {
                         INVALID_VALUE_ID
                     };
-                    let constant = data(t);
-                    if constant.is_some() {
-                        ensure!(
-                            tensors.get(t).type_() == TensorType::FLOAT32,
-                            "a {:?} constant feeds {kind:?}",
-                            tensors.get(t).type_()
-                        );
-                    }
-                    b.value(t, &shape(t), constant, external, flags)
+                    // Every value is defined as float32: another type is
+                    // an error here, not a misread buffer later.
+                    ensure!(
+                        tensors.get(t).type_() == TensorType::FLOAT32,
+                        "a {:?} tensor in {kind:?}",
+                        tensors.get(t).type_()
+                    );
+                    b.value(t, &shape(t), data(t), external, flags)
                 };
                 let mut ids = Vec::with_capacity(ins.len());
                 for &t in &ins[..value_inputs] {
@@ -336,7 +335,13 @@ impl XnnNet {
                             .context("CONV_2D options")?;
                         // Filter: output channels, height, width, input channels.
                         let f = shape(ins[1] as usize);
-                        ensure!(f.len() == 4, "CONV_2D filter of shape {f:?}");
+                        let channels = *shape(ins[0] as usize).last().context("input shape")?;
+                        // Grouped convolutions (filter narrower than the
+                        // input) are not translated.
+                        ensure!(
+                            f.len() == 4 && f[3] == channels,
+                            "CONV_2D filter of shape {f:?} on {channels} channels"
+                        );
                         let (lo, hi) = activation(o.fused_activation_function())?;
                         unsafe {
                             (api.define_convolution_2d)(
